@@ -1,0 +1,1 @@
+"""Software-defined assets, one folder per source with the same file names in each."""

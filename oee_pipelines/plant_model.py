@@ -1,0 +1,134 @@
+"""The plant model: ISA-95 hierarchy, shift calendars and tag maps, read from one YAML file.
+
+A plain module (no Dagster), shared by the assets, the realtime service and the simulated plant,
+so that all of them agree on which machines exist and where their signals come from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PlantModelError(ValueError):
+    """A plant model file that cannot be used; the message names the file and the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TagMapping(_Model):
+    """Where one signal of a machine is read in one source system."""
+
+    address: str = Field(min_length=1)
+    unit: str | None = None
+    rollover: int | None = Field(default=None, gt=0)
+
+
+class Shift(_Model):
+    """A recurring shift in local wall-clock time; it ends on the next day when end <= start."""
+
+    name: str = Field(min_length=1)
+    start: dt.time
+    end: dt.time
+    days: tuple[Weekday, ...] = WEEKDAYS
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
+
+    @property
+    def isodays(self) -> tuple[int, ...]:
+        """The ISO weekday numbers (Monday = 1) on which the shift starts."""
+        return tuple(WEEKDAYS.index(day) + 1 for day in self.days)
+
+
+class Machine(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    ideal_cycle_time_s: float = Field(gt=0)
+    tag_map: dict[str, dict[str, TagMapping]] = Field(default_factory=dict)
+
+
+class Line(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    machines: tuple[Machine, ...] = Field(min_length=1)
+
+
+class Site(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    timezone: str
+    shifts: tuple[Shift, ...]
+    lines: tuple[Line, ...] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class PlantModel(_Model):
+    sites: tuple[Site, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PlantModel:
+        for kind, ids in (
+            ("site", [s.id for s in self.sites]),
+            ("line", [line.id for _, line in self.lines()]),
+            ("machine", [m.id for _, _, m in self.machines()]),
+        ):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} id(s): {', '.join(duplicates)}")
+        return self
+
+    def lines(self) -> list[tuple[Site, Line]]:
+        return [(site, line) for site in self.sites for line in site.lines]
+
+    def machines(self) -> list[tuple[Site, Line, Machine]]:
+        return [(site, line, m) for site, line in self.lines() for m in line.machines]
+
+    def site(self, site_id: str) -> Site:
+        return next(s for s in self.sites if s.id == site_id)
+
+    def machine(self, machine_id: str) -> tuple[Site, Line, Machine]:
+        for site, line, machine in self.machines():
+            if machine.id == machine_id:
+                return site, line, machine
+        raise KeyError(f"unknown machine {machine_id!r}")
+
+
+def load_plant_model(path: str | Path) -> PlantModel:
+    """Read and validate a plant model file; errors name the file and each bad field."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PlantModelError(f"{path}: cannot read plant model: {exc}") from exc
+    try:
+        return PlantModel.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise PlantModelError(f"{path}: invalid plant model: {problems}") from exc

@@ -1,0 +1,7 @@
+"""Dagster resources: one small typed interface per external system."""
+
+from resources.plant import PlantModelResource
+from resources.simulator import SimulatorResource
+from resources.warehouse import WarehouseResource
+
+__all__ = ["PlantModelResource", "SimulatorResource", "WarehouseResource"]

@@ -1,0 +1,1 @@
+"""Sensors (file drops, external events). The first ones arrive with the CSV/Excel imports."""

@@ -1,0 +1,31 @@
+"""A deterministic, seeded simulation of the plant in the plant model.
+
+It is the project's single source of ground truth: machine states, part counts, PLC counters,
+work orders and shift windows come from one seeded event timeline, and the OEE truth the
+warehouse is checked against is computed from that timeline alone.
+"""
+
+from ._plant import SimulatedPlant, truth_report
+from ._types import (
+    STATES,
+    CountBucket,
+    Cycle,
+    MachineTruth,
+    ShiftWindow,
+    State,
+    StateInterval,
+    WorkOrder,
+)
+
+__all__ = [
+    "STATES",
+    "CountBucket",
+    "Cycle",
+    "MachineTruth",
+    "ShiftWindow",
+    "SimulatedPlant",
+    "State",
+    "StateInterval",
+    "WorkOrder",
+    "truth_report",
+]
