@@ -1,0 +1,93 @@
+"""Shared fixtures: a real PostgreSQL server, and one fresh, migrated database per test.
+
+The server is `OEE_TEST_DATABASE_URL` when set (CI points it at the machine's PostgreSQL), and
+otherwise the embedded server the product itself would start. Each test gets its own database,
+cloned from a template that was migrated once, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from oee_pipelines.dbt_project import prepare_dbt_manifest
+from oee_pipelines.plant_model import PlantModel, load_plant_model
+from oee_pipelines.services import embedded_postgres
+from oee_pipelines.settings import PROJECT_DIR
+from oee_pipelines.warehouse import upgrade
+from oee_pipelines.warehouse.urls import database_name, libpq_url, with_database
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL of the test server's maintenance database."""
+    configured = os.environ.get("OEE_TEST_DATABASE_URL")
+    if configured:
+        yield with_database(libpq_url(configured), "postgres")
+        return
+    with embedded_postgres(tmp_path_factory.mktemp("embedded") / "postgres") as url:
+        yield url
+
+
+def _execute(server_url: str, statement: sql.Composable) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def create_database(server_url: str, template: str | None = None) -> str:
+    name = f"oee_test_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    _execute(server_url, statement)
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    _execute(server_url, statement.format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> Iterator[str]:
+    url = create_database(server_url)
+    upgrade(url)
+    yield url
+    drop_database(server_url, database_name(url))
+
+
+@pytest.fixture
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """A new database with nothing in it (for migration tests)."""
+    url = create_database(server_url)
+    yield url
+    drop_database(server_url, database_name(url))
+
+
+@pytest.fixture
+def database_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A new, fully migrated warehouse database of this test's own."""
+    url = create_database(server_url, template=database_name(template_url))
+    yield url
+    drop_database(server_url, database_name(url))
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    return prepare_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def plant_model_path() -> Path:
+    return PROJECT_DIR / "config" / "plant.yaml"
+
+
+@pytest.fixture(scope="session")
+def plant(plant_model_path: Path) -> PlantModel:
+    return load_plant_model(plant_model_path)

@@ -1,0 +1,156 @@
+"""The walking skeleton end to end: plant model -> simulated history -> dbt rollups, checked
+against the simulated plant's own ground truth for every machine and every completed shift."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from dagster import materialize
+from psycopg.rows import dict_row
+
+from assets.oee.assets import oee_dbt_models
+from assets.plant.assets import plant_model
+from assets.simulator.assets import production_day_start, simulator_history
+from oee_pipelines.dbt_project import dbt_resource
+from oee_pipelines.plant_model import PlantModel
+from oee_pipelines.settings import PROJECT_DIR
+from resources import PlantModelResource, SimulatorResource, WarehouseResource
+from simulator import SimulatedPlant
+
+SEED = 7
+PLANT_MODEL_PATH = PROJECT_DIR / "config" / "plant.yaml"
+DAYS = 2
+MEASURES = (
+    "planned_production_s", "run_s", "planned_downtime_s", "unplanned_downtime_s", "ideal_run_s",
+    "total_count", "good_count", "reject_count", "availability", "performance", "quality", "oee",
+)  # fmt: skip
+
+
+def _materialize_all(database_url: str) -> None:
+    result = materialize(
+        [plant_model, simulator_history, oee_dbt_models],
+        resources={
+            "warehouse": WarehouseResource(database_url=database_url),
+            "plant": PlantModelResource(path=str(PLANT_MODEL_PATH)),
+            "simulator": SimulatorResource(seed=SEED),
+            "dbt": dbt_resource(),
+        },
+        run_config={"ops": {"simulator_history": {"config": {"days": DAYS}}}},
+    )
+    assert result.success
+
+
+def _rows(database_url: str, query: str) -> list[dict]:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(query).fetchall()
+
+
+@pytest.fixture
+def warehouse_after_demo(database_url: str, dbt_manifest) -> str:
+    _materialize_all(database_url)
+    return database_url
+
+
+def test_oee_machine_shift_matches_the_simulated_ground_truth(
+    warehouse_after_demo: str, plant: PlantModel
+) -> None:
+    rows = {
+        (row["machine_id"], row["period_start"]): row
+        for row in _rows(warehouse_after_demo, "SELECT * FROM curated.oee_machine_shift")
+    }
+    synced_until = _rows(warehouse_after_demo, "SELECT max(end_ts) AS t FROM curated.machine_state")
+    truth_plant = SimulatedPlant(plant, seed=SEED)
+    compared = 0
+    for site, _, machine in plant.machines():
+        start = production_day_start(site, synced_until[0]["t"], DAYS)
+        for truth in truth_plant.shift_truth(machine.id, start, synced_until[0]["t"]):
+            row = rows[(machine.id, truth.period_start)]
+            assert (row["shift_date"], row["shift_name"]) == (truth.shift_date, truth.shift_name)
+            assert row["period_end"] == truth.period_end
+            for measure in MEASURES:
+                expected = getattr(truth, measure)
+                assert row[measure] == pytest.approx(expected, rel=1e-9, abs=1e-6), (
+                    f"{machine.id} {truth.shift_date} {truth.shift_name}: {measure}"
+                )
+            compared += 1
+    # 2 full production days of 3 shifts for 7 BER machines, and of up to 3 for 3 CHI machines.
+    assert compared >= 7 * 3 * DAYS + 3 * 3 * (DAYS - 1)
+
+
+def test_line_rollups_sum_times_and_counts_before_dividing(warehouse_after_demo: str) -> None:
+    lines = _rows(
+        warehouse_after_demo,
+        """
+        SELECT l.line_id, l.period_start, l.availability, l.performance, l.quality, l.oee,
+               sum(m.run_s) / sum(m.planned_production_s) AS summed_availability,
+               sum(m.ideal_run_s) / sum(m.run_s) AS summed_performance,
+               sum(m.good_count)::float / sum(m.total_count) AS summed_quality,
+               avg(m.performance) AS averaged_performance
+        FROM curated.oee_line_shift l
+        JOIN curated.oee_machine_shift m USING (line_id, period_start)
+        GROUP BY l.line_id, l.period_start, l.availability, l.performance, l.quality, l.oee
+        """,
+    )
+    assert len(lines) >= 3 * 3 * DAYS
+    for line in lines:
+        for factor in ("availability", "performance", "quality"):
+            assert line[factor] == pytest.approx(line[f"summed_{factor}"], rel=1e-12)
+        expected_oee = line["availability"] * line["performance"] * line["quality"]
+        assert line["oee"] == pytest.approx(expected_oee, rel=1e-12)
+    # Machines of a line run at different speeds, so an average of their ratios would differ:
+    # the equalities above are not vacuous.
+    assert any(
+        abs(line["summed_performance"] - line["averaged_performance"]) > 1e-6 for line in lines
+    )
+
+
+def test_materializing_again_adds_nothing_twice(warehouse_after_demo: str) -> None:
+    count_sql = """
+        SELECT (SELECT count(*) FROM curated.machine_state) AS states,
+               (SELECT count(*) FROM curated.production_count) AS counts,
+               (SELECT count(*) FROM curated.machine) AS machines,
+               (SELECT count(*) FROM curated.shift_pattern) AS shifts
+    """
+    before = _rows(warehouse_after_demo, count_sql)[0]
+    _materialize_all(warehouse_after_demo)
+    after = _rows(warehouse_after_demo, count_sql)[0]
+    assert after["machines"] == before["machines"] == 10
+    assert after["shifts"] == before["shifts"] == 6
+    # The second window ends a little later, so at most the newest interval or minute is new.
+    assert before["states"] <= after["states"] <= before["states"] + 10
+    assert before["counts"] <= after["counts"] <= before["counts"] + 20
+    overlaps = _rows(
+        warehouse_after_demo,
+        """
+        SELECT count(*) AS n FROM curated.machine_state a
+        JOIN curated.machine_state b
+          ON a.machine_id = b.machine_id AND a.start_ts < b.start_ts AND a.end_ts > b.start_ts
+        """,
+    )
+    assert overlaps[0]["n"] == 0
+    audit = _rows(
+        warehouse_after_demo,
+        "SELECT source_system, status, rows_read FROM audit.sync_log ORDER BY sync_id",
+    )
+    assert [(a["source_system"], a["status"]) for a in audit] == [
+        ("plant_model", "success"), ("simulator", "success"),
+    ] * 2  # fmt: skip
+    assert all(a["rows_read"] > 0 for a in audit)
+
+
+def test_shift_calendar_follows_each_site_timezone(warehouse_after_demo: str) -> None:
+    shifts = _rows(
+        warehouse_after_demo,
+        """
+        SELECT site_id, shift_name, shift_date, start_ts, end_ts,
+               (start_ts AT TIME ZONE site.timezone)::time AS local_start
+        FROM curated.shift JOIN curated.site USING (site_id)
+        """,
+    )
+    local_starts = {(s["site_id"], s["shift_name"]): s["local_start"] for s in shifts}
+    assert local_starts[("BER", "night")] == dt.time(22)
+    assert local_starts[("CHI", "first")] == dt.time(7)
+    assert all(s["end_ts"] - s["start_ts"] == dt.timedelta(hours=8) for s in shifts)
+    assert not [s for s in shifts if s["site_id"] == "CHI" and s["shift_date"].isoweekday() == 7]

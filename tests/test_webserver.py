@@ -1,0 +1,83 @@
+"""The UI path: dagster-webserver in a subprocess, driven over its GraphQL API as the UI is."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from dagster import DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
+from oee_pipelines.services import ensure_database
+from oee_pipelines.settings import PROJECT_DIR
+from oee_pipelines.warehouse.urls import database_name, sqlalchemy_url, with_database
+from tests.conftest import drop_database
+
+FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def webserver(tmp_path: Path, database_url: str, dbt_manifest) -> Iterator[int]:
+    dagster_database = f"{database_name(database_url)}_dagster"
+    dagster_url = with_database(database_url, dagster_database)
+    ensure_database(dagster_url)
+    (tmp_path / "dagster.yaml").write_text(
+        "storage:\n"
+        "  postgres:\n"
+        f"    postgres_url: {sqlalchemy_url(dagster_url, driver='psycopg2')!r}\n"
+        "run_coordinator:\n"  # runs launch at once: no daemon in this test
+        "  module: dagster.core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\n"
+        "telemetry:\n"
+        "  enabled: false\n"
+    )
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OEE_DATABASE_URL": database_url}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("dagster-webserver did not answer within 120 s")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        drop_database(with_database(database_url, "postgres"), dagster_database)
+
+
+def test_a_materialization_launched_over_graphql_succeeds(webserver: int, database_url: str):
+    client = DagsterGraphQLClient("127.0.0.1", port_number=webserver)
+    run_id = client.submit_job_execution("oee_rollup_job")
+    deadline = time.monotonic() + 300
+    status = client.get_run_status(run_id)
+    while status not in FINISHED and time.monotonic() < deadline:
+        time.sleep(1)
+        status = client.get_run_status(run_id)
+    assert status == DagsterRunStatus.SUCCESS
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM curated.machine").fetchone() == (10,)
+        assert conn.execute("SELECT count(*) FROM audit.sync_log").fetchone() == (1,)
