@@ -7,6 +7,7 @@ from typing import Any
 
 from dagster import DagsterInstance
 from psycopg.rows import dict_row
+from sqlalchemy.engine import make_url
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.services import running_services
@@ -28,9 +29,14 @@ def run_demo(settings: Settings) -> int:
         prepare_dbt_manifest()
         from oee_pipelines.definitions import defs  # after the services exported their URLs
 
+        print(f"warehouse {_without_password(services.database_url)}")
+        print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
         result = defs.resolve_job_def("demo_job").execute_in_process(
             instance=DagsterInstance.get(),
-            run_config={"ops": {"simulator_history": {"config": {"days": settings.demo_days}}}},
+            run_config={
+                "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
             raise_on_error=False,
         )
         if not result.success:
@@ -61,6 +67,10 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     if not rows:
         lines.append("(no shifts in the last 24 hours)")
     return "\n".join(lines)
+
+
+def _without_password(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _percent(ratio: float | None) -> str:
