@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -70,21 +71,18 @@ def _ui(args: argparse.Namespace, settings: Settings) -> int:
 
     with running_services(settings):
         prepare_dbt_manifest()
-        dagster = Path(sys.executable).with_name("dagster")
-        command = [
-            str(dagster),
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            args.host,
-            "-p",
-            str(args.port),
-        ]
-        try:
-            return subprocess.run(command, cwd=PROJECT_DIR).returncode
-        except KeyboardInterrupt:
-            return 0
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        host, port = args.host, str(args.port)
+        # Its own session, so that one Ctrl-C or SIGTERM reaches `dagster dev` once, as SIGINT:
+        # it then stops its webserver, daemon and code servers before the warehouse stops.
+        ui = subprocess.Popen(
+            [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", port],
+            cwd=PROJECT_DIR,
+            start_new_session=True,
+        )
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: ui.send_signal(signal.SIGINT))
+        return ui.wait()
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def webserver(tmp_path: Path, database_url: str, dbt_manifest) -> Iterator[int]:
         [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # so that its code server is stopped with it, as a group
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
@@ -64,7 +66,7 @@ def webserver(tmp_path: Path, database_url: str, dbt_manifest) -> Iterator[int]:
             pytest.fail("dagster-webserver did not answer within 120 s")
         yield port
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         drop_database(with_database(database_url, "postgres"), dagster_database)
 
