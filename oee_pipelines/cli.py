@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -73,15 +74,16 @@ def _ui(args: argparse.Namespace, settings: Settings) -> int:
         prepare_dbt_manifest()
         dagster = str(Path(sys.executable).with_name("dagster"))
         host, port = args.host, str(args.port)
-        # Its own session, so that one Ctrl-C or SIGTERM reaches `dagster dev` once, as SIGINT:
-        # it then stops its webserver, daemon and code servers before the warehouse stops.
+        # In a session of its own, so that Ctrl-C or SIGTERM reaches `dagster dev` and its
+        # webserver, daemon and code servers once, as the SIGINT of a terminal would; they all
+        # stop before the embedded warehouse does.
         ui = subprocess.Popen(
             [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", port],
             cwd=PROJECT_DIR,
             start_new_session=True,
         )
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: ui.send_signal(signal.SIGINT))
+            signal.signal(signum, lambda *_: os.killpg(ui.pid, signal.SIGINT))
         return ui.wait()
 
 
