@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 State = Literal[
     "running", "idle", "starved", "blocked", "unplanned_stop", "planned_stop", "changeover"
 ]
-STATES: tuple[State, ...] = (
-    "running",
-    "idle",
-    "starved",
-    "blocked",
-    "unplanned_stop",
-    "planned_stop",
-    "changeover",
-)
+STATES: tuple[State, ...] = get_args(State)
 
 
 @dataclass(frozen=True, slots=True)
