@@ -27,7 +27,8 @@ def oee(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path, empty_database_url: str, server_url: str) -> Iterator[dict[str, str]]:
+def oee_env(tmp_path: Path, empty_database_url: str, server_url: str) -> Iterator[dict[str, str]]:
+    """The environment of `oee` on a new database; the Dagster database it adds is dropped."""
     env = {"OEE_DATABASE_URL": empty_database_url, "OEE_HOME": str(tmp_path), "OEE_DEMO_DAYS": "2"}
     os.environ.pop("DAGSTER_HOME", None)
     yield env
@@ -52,26 +53,25 @@ def test_simulate_truth_prints_the_ground_truth_as_json() -> None:
     assert again.stdout == result.stdout
 
 
-def test_db_upgrade_is_idempotent(empty_database_url: str, tmp_path: Path) -> None:
-    env = {"OEE_DATABASE_URL": empty_database_url, "OEE_HOME": str(tmp_path)}
+def test_db_upgrade_is_idempotent(oee_env: dict[str, str]) -> None:
     for _ in range(2):
-        result = oee("db", "upgrade", env=env)
+        result = oee("db", "upgrade", env=oee_env)
         assert result.returncode == 0, result.stderr
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
             ("0001_foundation",)
         ]
 
 
-def test_demo_prints_oee_per_line_and_shift_and_can_run_again(demo_env: dict[str, str]) -> None:
-    first = oee("demo", env=demo_env)
+def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str, str]) -> None:
+    first = oee("demo", env=oee_env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "OEE per line and shift" in first.stdout
     for line_id in ("BER-L1", "BER-L2", "CHI-L1"):
         assert line_id in first.stdout
-    second = oee("demo", env=demo_env)
+    second = oee("demo", env=oee_env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    with psycopg.connect(demo_env["OEE_DATABASE_URL"]) as conn:
+    with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:
         runs = conn.execute(
             "SELECT count(*) FROM audit.sync_log WHERE source_system = 'simulator'"
         ).fetchone()
@@ -85,7 +85,7 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(demo_env: dict[str
     assert overlaps == (0,)
     # Both runs are kept by the Dagster instance in its own PostgreSQL database.
     dagster_url = with_database(
-        demo_env["OEE_DATABASE_URL"], f"{database_name(demo_env['OEE_DATABASE_URL'])}_dagster"
+        oee_env["OEE_DATABASE_URL"], f"{database_name(oee_env['OEE_DATABASE_URL'])}_dagster"
     )
     with psycopg.connect(dagster_url) as conn:
         assert conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'").fetchone() == (2,)
