@@ -4,6 +4,7 @@ from dagster import Definitions, EnvVar
 
 from assets.oee.assets import oee_dbt_models
 from assets.plant.assets import plant_model
+from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
 from assets.simulator.assets import simulator_history
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.jobs import demo_job, oee_rollup_job
@@ -15,6 +16,7 @@ _settings = Settings.from_env()
 
 defs = Definitions(
     assets=[plant_model, simulator_history, oee_dbt_models],
+    asset_checks=[machine_states_are_consistent, production_counts_are_consistent],
     jobs=[oee_rollup_job, demo_job],
     schedules=[hourly_oee_rollup],
     resources={

@@ -4,6 +4,7 @@ against the simulated plant's own ground truth for every machine and every compl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -12,13 +13,17 @@ from psycopg.rows import dict_row
 
 from assets.oee.assets import oee_dbt_models
 from assets.plant.assets import plant_model
+from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
 from assets.simulator.assets import production_day_start, simulator_history
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.settings import PROJECT_DIR
+from oee_pipelines.warehouse.urls import database_name
 from resources import PlantModelResource, SimulatorResource, WarehouseResource
 from simulator import SimulatedPlant
+from tests.conftest import create_database, drop_database
 
+QUALITY_CHECKS = (machine_states_are_consistent, production_counts_are_consistent)
 SEED = 7
 PLANT_MODEL_PATH = PROJECT_DIR / "config" / "plant.yaml"
 DAYS = 2
@@ -30,7 +35,7 @@ MEASURES = (
 
 def _materialize_all(database_url: str) -> None:
     result = materialize(
-        [plant_model, simulator_history, oee_dbt_models],
+        [plant_model, simulator_history, oee_dbt_models, *QUALITY_CHECKS],
         resources={
             "warehouse": WarehouseResource(database_url=database_url),
             "plant": PlantModelResource(path=str(PLANT_MODEL_PATH)),
@@ -40,6 +45,9 @@ def _materialize_all(database_url: str) -> None:
         run_config={"ops": {"simulator_history": {"config": {"days": DAYS}}}},
     )
     assert result.success
+    checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
+    assert {"machine_states_are_consistent", "production_counts_are_consistent"} <= set(checks)
+    assert all(checks.values()), checks  # the pandera checks and the dbt data tests
 
 
 def _rows(database_url: str, query: str) -> list[dict]:
@@ -47,10 +55,13 @@ def _rows(database_url: str, query: str) -> list[dict]:
         return conn.execute(query).fetchall()
 
 
-@pytest.fixture
-def warehouse_after_demo(database_url: str, dbt_manifest) -> str:
-    _materialize_all(database_url)
-    return database_url
+@pytest.fixture(scope="module")
+def warehouse_after_demo(server_url: str, template_url: str, dbt_manifest) -> Iterator[str]:
+    """One warehouse for the read-only tests of this module, materialized once."""
+    url = create_database(server_url, template=database_name(template_url))
+    _materialize_all(url)
+    yield url
+    drop_database(server_url, database_name(url))
 
 
 def test_oee_machine_shift_matches_the_simulated_ground_truth(
@@ -106,23 +117,24 @@ def test_line_rollups_sum_times_and_counts_before_dividing(warehouse_after_demo:
     )
 
 
-def test_materializing_again_adds_nothing_twice(warehouse_after_demo: str) -> None:
+def test_materializing_again_adds_nothing_twice(database_url: str, dbt_manifest) -> None:
+    _materialize_all(database_url)
     count_sql = """
         SELECT (SELECT count(*) FROM curated.machine_state) AS states,
                (SELECT count(*) FROM curated.production_count) AS counts,
                (SELECT count(*) FROM curated.machine) AS machines,
                (SELECT count(*) FROM curated.shift_pattern) AS shifts
     """
-    before = _rows(warehouse_after_demo, count_sql)[0]
-    _materialize_all(warehouse_after_demo)
-    after = _rows(warehouse_after_demo, count_sql)[0]
+    before = _rows(database_url, count_sql)[0]
+    _materialize_all(database_url)
+    after = _rows(database_url, count_sql)[0]
     assert after["machines"] == before["machines"] == 10
     assert after["shifts"] == before["shifts"] == 6
     # The second window ends a little later, so at most the newest interval or minute is new.
     assert before["states"] <= after["states"] <= before["states"] + 10
     assert before["counts"] <= after["counts"] <= before["counts"] + 20
     overlaps = _rows(
-        warehouse_after_demo,
+        database_url,
         """
         SELECT count(*) AS n FROM curated.machine_state a
         JOIN curated.machine_state b
@@ -131,7 +143,7 @@ def test_materializing_again_adds_nothing_twice(warehouse_after_demo: str) -> No
     )
     assert overlaps[0]["n"] == 0
     audit = _rows(
-        warehouse_after_demo,
+        database_url,
         "SELECT source_system, status, rows_read FROM audit.sync_log ORDER BY sync_id",
     )
     assert [(a["source_system"], a["status"]) for a in audit] == [
