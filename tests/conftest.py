@@ -15,12 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.plant_model import PlantModel, load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import PROJECT_DIR
-from oee_pipelines.warehouse import upgrade
+from oee_pipelines.warehouse import open_pool, upgrade
 from oee_pipelines.warehouse.urls import database_name, libpq_url, with_database
 
 
@@ -76,6 +77,17 @@ def database_url(server_url: str, template_url: str) -> Iterator[str]:
     url = create_database(server_url, template=database_name(template_url))
     yield url
     drop_database(server_url, database_name(url))
+
+
+@pytest.fixture
+def pool(database_url: str) -> Iterator[ConnectionPool]:
+    """A pool onto this test's warehouse, whose plant is one machine M1 on line L1 of site S1."""
+    with open_pool(database_url) as pool:
+        with pool.connection() as conn:
+            conn.execute("INSERT INTO curated.site VALUES ('S1', 'Site', 'UTC')")
+            conn.execute("INSERT INTO curated.line VALUES ('L1', 'S1', 'Line')")
+            conn.execute("INSERT INTO curated.machine VALUES ('M1', 'L1', 'S1', 'Machine', 2.0)")
+        yield pool
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from psycopg_pool import ConnectionPool
 
 from assets.quality.checks import (
     MACHINE_STATE_SCHEMA,
@@ -12,12 +13,7 @@ from assets.quality.checks import (
     production_counts_are_consistent,
     validate,
 )
-from oee_pipelines.warehouse import (
-    MachineStateRecord,
-    ProductionCountRecord,
-    WarehouseWriter,
-    open_pool,
-)
+from oee_pipelines.warehouse import MachineStateRecord, ProductionCountRecord, WarehouseWriter
 from resources import WarehouseResource
 
 MINUTE = dt.timedelta(minutes=1)
@@ -36,35 +32,32 @@ def test_an_open_interval_before_another_one_is_an_overlap() -> None:
     assert result.metadata["checks_failed"].value == ["intervals_do_not_overlap"]
 
 
-def test_checks_pass_on_clean_data_and_fail_on_overlaps_in_the_warehouse(database_url: str):
+def test_checks_pass_on_clean_data_and_fail_on_overlaps_in_the_warehouse(
+    database_url: str, pool: ConnectionPool
+) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     warehouse = WarehouseResource(database_url=database_url)
-    with open_pool(database_url) as pool, pool.connection() as conn:
-        conn.execute("INSERT INTO curated.site VALUES ('S1', 'Site', 'UTC')")
-        conn.execute("INSERT INTO curated.line VALUES ('L1', 'S1', 'Line')")
-        conn.execute("INSERT INTO curated.machine VALUES ('M1', 'L1', 'S1', 'Machine', 2.0)")
-        conn.commit()
-        writer = WarehouseWriter(pool)
-        start = now - 60 * MINUTE
-        writer.write_machine_states(
-            [MachineStateRecord("M1", start, start + 10 * MINUTE, "running"),
-             MachineStateRecord("M1", start + 10 * MINUTE, None, "idle")], "test",
-        )  # fmt: skip
-        writer.write_production_counts(
-            [ProductionCountRecord("M1", start, start + MINUTE, 30, 1)], "test"
-        )
-        assert machine_states_are_consistent(warehouse=warehouse).passed
-        assert production_counts_are_consistent(warehouse=warehouse).passed
+    writer = WarehouseWriter(pool)
+    start = now - 60 * MINUTE
+    writer.write_machine_states(
+        [MachineStateRecord("M1", start, start + 10 * MINUTE, "running"),
+         MachineStateRecord("M1", start + 10 * MINUTE, None, "idle")], "test",
+    )  # fmt: skip
+    writer.write_production_counts(
+        [ProductionCountRecord("M1", start, start + MINUTE, 30, 1)], "test"
+    )
+    assert machine_states_are_consistent(warehouse=warehouse).passed
+    assert production_counts_are_consistent(warehouse=warehouse).passed
 
-        # A second source reports the same stop a little later: the intervals now overlap.
-        writer.write_machine_states(
-            [MachineStateRecord("M1", start + 5 * MINUTE, start + 12 * MINUTE, "idle")], "mes"
-        )
-        writer.write_production_counts(
-            [ProductionCountRecord("M1", start + 30 * dt.timedelta(seconds=1), start + 2 * MINUTE,
-                                   5, 0)], "mes",
-        )  # fmt: skip
-        states = machine_states_are_consistent(warehouse=warehouse)
-        counts = production_counts_are_consistent(warehouse=warehouse)
+    # A second source reports the same stop a little later: the intervals now overlap.
+    writer.write_machine_states(
+        [MachineStateRecord("M1", start + 5 * MINUTE, start + 12 * MINUTE, "idle")], "mes"
+    )
+    writer.write_production_counts(
+        [ProductionCountRecord("M1", start + 30 * dt.timedelta(seconds=1), start + 2 * MINUTE,
+                               5, 0)], "mes",
+    )  # fmt: skip
+    states = machine_states_are_consistent(warehouse=warehouse)
+    counts = production_counts_are_consistent(warehouse=warehouse)
     assert not states.passed and states.metadata["failing_rows"].value == 2
     assert not counts.passed and counts.metadata["failing_rows"].value == 1

@@ -12,7 +12,6 @@ from oee_pipelines.warehouse import (
     ProductionCountRecord,
     TelemetryRecord,
     WarehouseWriter,
-    open_pool,
     sync_log,
     upgrade,
 )
@@ -21,23 +20,17 @@ T0 = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 
 
-def _scalar(url: str, query: str):
+def _rows(url: str, query: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchone()[0]
+        return conn.execute(query).fetchall()
+
+
+def _scalar(url: str, query: str):
+    return _rows(url, query)[0][0]
 
 
 def _timescaledb(url: str) -> bool:
     return bool(_scalar(url, "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"))
-
-
-@pytest.fixture
-def pool(database_url: str):
-    with open_pool(database_url) as pool, pool.connection() as conn:
-        conn.execute("INSERT INTO curated.site VALUES ('S1', 'Site', 'Europe/Berlin')")
-        conn.execute("INSERT INTO curated.line VALUES ('L1', 'S1', 'Line')")
-        conn.execute("INSERT INTO curated.machine VALUES ('M1', 'L1', 'S1', 'Machine', 2.0)")
-        conn.commit()
-        yield pool
 
 
 def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str) -> None:
@@ -129,11 +122,10 @@ def test_records_that_cannot_be_accepted_go_to_the_dead_letter_table(
     ]
     result = WarehouseWriter(pool).write_machine_states(records, "opcua")
     assert (result.written, result.dead_lettered) == (1, 4)
-    with psycopg.connect(database_url) as conn:
-        dead = conn.execute(
-            "SELECT source, target, reason, record->>'machine_id' FROM raw.dead_letter"
-            " ORDER BY reason"
-        ).fetchall()
+    dead = _rows(
+        database_url,
+        "SELECT source, target, reason, record->>'machine_id' FROM raw.dead_letter ORDER BY reason",
+    )
     assert dead == [
         ("opcua", "curated.machine_state", "end_ts is not after start_ts", "M1"),
         ("opcua", "curated.machine_state", "timestamp without timezone", "M1"),
@@ -146,11 +138,10 @@ def test_telemetry_gets_its_site_and_line_from_the_hierarchy(database_url: str, 
     WarehouseWriter(pool).write_telemetry(
         [TelemetryRecord("M1", "pressure", T0, 4.2, unit="bar", quality="uncertain")], "modbus"
     )
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT site_id, line_id, value, unit, quality, source FROM curated.telemetry"
-        ).fetchone()
-    assert row == ("S1", "L1", 4.2, "bar", "uncertain", "modbus")
+    rows = _rows(
+        database_url, "SELECT site_id, line_id, value, unit, quality, source FROM curated.telemetry"
+    )
+    assert rows == [("S1", "L1", 4.2, "bar", "uncertain", "modbus")]
 
 
 def test_sync_log_records_success_and_failure(database_url: str, pool) -> None:
@@ -161,11 +152,11 @@ def test_sync_log_records_success_and_failure(database_url: str, pool) -> None:
         sync_log(pool, actor="test", operation="sync", source_system="erp", target="t"),
     ):
         raise RuntimeError("ERP unreachable")
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT source_system, status, rows_read, rows_written, error, finished_at IS NOT NULL"
-            " FROM audit.sync_log ORDER BY sync_id"
-        ).fetchall()
+    rows = _rows(
+        database_url,
+        "SELECT source_system, status, rows_read, rows_written, error, finished_at IS NOT NULL"
+        " FROM audit.sync_log ORDER BY sync_id",
+    )
     assert rows == [
         ("mes", "success", 5, 4, None, True),
         ("erp", "failed", 0, 0, "RuntimeError: ERP unreachable", True),
