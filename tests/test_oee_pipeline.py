@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from assets.oee.assets import oee_dbt_models
 from assets.plant.assets import plant_model
 from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
-from assets.simulator.assets import production_day_start, simulator_history
+from assets.simulator.assets import simulator_history
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.settings import PROJECT_DIR
@@ -23,17 +23,24 @@ from resources import PlantModelResource, SimulatorResource, WarehouseResource
 from simulator import SimulatedPlant
 from tests.conftest import create_database, drop_database
 
+EIGHT_HOURS = dt.timedelta(hours=8)
 QUALITY_CHECKS = (machine_states_are_consistent, production_counts_are_consistent)
 SEED = 7
 PLANT_MODEL_PATH = PROJECT_DIR / "config" / "plant.yaml"
-DAYS = 2
+# The last days, and a window over both DST changes of autumn 2026: Europe/Berlin on Sunday
+# 25 October (the night shift from the 24th lasts 9 h), America/Chicago on Sunday 1 November
+# (the third shift from Saturday the 31st lasts 9 h).
+WINDOWS = {
+    "recent": {"days": 2},
+    "autumn DST": {"days": 9, "until": "2026-11-02T18:00:00+00:00"},
+}
 MEASURES = (
     "planned_production_s", "run_s", "planned_downtime_s", "unplanned_downtime_s", "ideal_run_s",
     "total_count", "good_count", "reject_count", "availability", "performance", "quality", "oee",
 )  # fmt: skip
 
 
-def _materialize_all(database_url: str) -> None:
+def _materialize_all(database_url: str, history: dict | None = None) -> None:
     result = materialize(
         [plant_model, simulator_history, oee_dbt_models, *QUALITY_CHECKS],
         resources={
@@ -42,7 +49,7 @@ def _materialize_all(database_url: str) -> None:
             "simulator": SimulatorResource(seed=SEED),
             "dbt": dbt_resource(),
         },
-        run_config={"ops": {"simulator_history": {"config": {"days": DAYS}}}},
+        run_config={"ops": {"simulator_history": {"config": history or WINDOWS["recent"]}}},
     )
     assert result.success
     checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
@@ -55,11 +62,13 @@ def _rows(database_url: str, query: str) -> list[dict]:
         return conn.execute(query).fetchall()
 
 
-@pytest.fixture(scope="module")
-def warehouse_after_demo(server_url: str, template_url: str, dbt_manifest) -> Iterator[str]:
-    """One warehouse for the read-only tests of this module, materialized once."""
+@pytest.fixture(scope="module", params=list(WINDOWS))
+def warehouse_after_demo(
+    request: pytest.FixtureRequest, server_url: str, template_url: str, dbt_manifest
+) -> Iterator[str]:
+    """A warehouse per history window, materialized once for the read-only tests."""
     url = create_database(server_url, template=database_name(template_url))
-    _materialize_all(url)
+    _materialize_all(url, WINDOWS[request.param])
     yield url
     drop_database(server_url, database_name(url))
 
@@ -71,12 +80,18 @@ def test_oee_machine_shift_matches_the_simulated_ground_truth(
         (row["machine_id"], row["period_start"]): row
         for row in _rows(warehouse_after_demo, "SELECT * FROM curated.oee_machine_shift")
     }
-    synced_until = _rows(warehouse_after_demo, "SELECT max(end_ts) AS t FROM curated.machine_state")
+    history = {
+        row["machine_id"]: (row["first"], row["last"])
+        for row in _rows(
+            warehouse_after_demo,
+            "SELECT machine_id, min(start_ts) AS first, max(end_ts) AS last"
+            " FROM curated.machine_state GROUP BY machine_id",
+        )
+    }
     truth_plant = SimulatedPlant(plant, seed=SEED)
     compared = 0
-    for site, _, machine in plant.machines():
-        start = production_day_start(site, synced_until[0]["t"], DAYS)
-        for truth in truth_plant.shift_truth(machine.id, start, synced_until[0]["t"]):
+    for _, _, machine in plant.machines():
+        for truth in truth_plant.shift_truth(machine.id, *history[machine.id]):
             row = rows[(machine.id, truth.period_start)]
             assert (row["shift_date"], row["shift_name"]) == (truth.shift_date, truth.shift_name)
             assert row["period_end"] == truth.period_end
@@ -86,8 +101,9 @@ def test_oee_machine_shift_matches_the_simulated_ground_truth(
                     f"{machine.id} {truth.shift_date} {truth.shift_name}: {measure}"
                 )
             compared += 1
-    # 2 full production days of 3 shifts for 7 BER machines, and of up to 3 for 3 CHI machines.
-    assert compared >= 7 * 3 * DAYS + 3 * 3 * (DAYS - 1)
+    # Every machine has at least two full shifts on each day of the window but a CHI Sunday.
+    assert compared >= len(plant.machines()) * 2 * (len(rows) // (3 * len(plant.machines())) - 1)
+    assert compared >= len(plant.machines()) * 4
 
 
 def test_line_rollups_sum_times_and_counts_before_dividing(warehouse_after_demo: str) -> None:
@@ -104,7 +120,7 @@ def test_line_rollups_sum_times_and_counts_before_dividing(warehouse_after_demo:
         GROUP BY l.line_id, l.period_start, l.availability, l.performance, l.quality, l.oee
         """,
     )
-    assert len(lines) >= 3 * 3 * DAYS
+    assert len(lines) >= 3 * 3 * 2
     for line in lines:
         for factor in ("availability", "performance", "quality"):
             assert line[factor] == pytest.approx(line[f"summed_{factor}"], rel=1e-12)
@@ -164,5 +180,18 @@ def test_shift_calendar_follows_each_site_timezone(warehouse_after_demo: str) ->
     local_starts = {(s["site_id"], s["shift_name"]): s["local_start"] for s in shifts}
     assert local_starts[("BER", "night")] == dt.time(22)
     assert local_starts[("CHI", "first")] == dt.time(7)
-    assert all(s["end_ts"] - s["start_ts"] == dt.timedelta(hours=8) for s in shifts)
+    assert all(s["local_start"] == local_starts[s["site_id"], s["shift_name"]] for s in shifts)
     assert not [s for s in shifts if s["site_id"] == "CHI" and s["shift_date"].isoweekday() == 7]
+    long_nights = {
+        (s["site_id"], s["shift_date"])
+        for s in shifts
+        if s["end_ts"] - s["start_ts"] != EIGHT_HOURS
+    }
+    # Exactly the nights over a change back from summer time differ: they last 9 hours.
+    dst_nights = {("BER", dt.date(2026, 10, 24)), ("CHI", dt.date(2026, 10, 31))}
+    assert long_nights == dst_nights & {(s["site_id"], s["shift_date"]) for s in shifts}
+    assert all(
+        s["end_ts"] - s["start_ts"] == dt.timedelta(hours=9)
+        for s in shifts
+        if (s["site_id"], s["shift_date"]) in long_nights and s["shift_name"] in ("night", "third")
+    )

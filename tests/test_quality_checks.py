@@ -61,3 +61,10 @@ def test_checks_pass_on_clean_data_and_fail_on_overlaps_in_the_warehouse(
     counts = production_counts_are_consistent(warehouse=warehouse)
     assert not states.passed and states.metadata["failing_rows"].value == 2
     assert not counts.passed and counts.metadata["failing_rows"].value == 1
+
+
+def test_an_empty_window_passes() -> None:
+    frame = pd.DataFrame([], columns=["machine_id", "start_ts", "end_ts", "state"])
+    result = validate(MACHINE_STATE_SCHEMA, frame)
+    assert result.passed
+    assert result.metadata["rows_checked"].value == 0

@@ -15,7 +15,7 @@ from oee_pipelines.warehouse import MACHINE_STATES
 from resources import WarehouseResource
 
 LOOKBACK = "7 days"
-"""How far back each run looks: the window backfills and late data still change."""
+"""How far back from the newest row each run looks: where ingest and late data still write."""
 
 
 def _intervals_do_not_overlap(frame: pd.DataFrame) -> pd.Series:
@@ -34,6 +34,7 @@ def _interval_schema(**columns: pa.Column) -> pa.DataFrameSchema:
         {"machine_id": pa.Column(str), "start_ts": pa.Column(), "end_ts": pa.Column(nullable=True)}
         | columns,
         checks=pa.Check(_intervals_do_not_overlap, name="intervals_do_not_overlap"),
+        coerce=True,  # an empty window has no dtypes to infer
     )
 
 
@@ -67,7 +68,7 @@ def _recent(warehouse: WarehouseResource, table: str, columns: Sequence[str]) ->
     with warehouse.pool.connection() as conn:
         rows = conn.execute(
             f"SELECT {', '.join(columns)} FROM curated.{table}"
-            f" WHERE start_ts > now() - interval '{LOOKBACK}'"
+            f" WHERE start_ts > (SELECT max(start_ts) FROM curated.{table}) - interval '{LOOKBACK}'"
         ).fetchall()
     return pd.DataFrame(rows, columns=list(columns))
 
