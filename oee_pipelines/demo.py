@@ -70,7 +70,8 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _without_password(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    return parsed.render_as_string(hide_password=bool(parsed.password))
 
 
 def _percent(ratio: float | None) -> str:

