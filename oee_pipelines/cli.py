@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         "upgrade", help="apply the warehouse migrations (idempotent)"
     ).set_defaults(handler=_db_upgrade)
 
-    simulate = commands.add_parser("simulate", help="the simulated plant")
-    simulate_commands = simulate.add_subparsers(title="simulate commands", required=True)
+    simulate = commands.add_parser(
+        "simulate", help="run the simulated plant in real time until stopped (or: simulate truth)"
+    )
+    simulate.add_argument("--config", type=Path, help="plant model file (OEE_PLANT_MODEL)")
+    simulate.set_defaults(handler=_simulate)
+    simulate_commands = simulate.add_subparsers(title="simulate commands")
     truth = simulate_commands.add_parser(
         "truth", help="print the true states, counts and OEE of a machine between two instants"
     )
@@ -95,11 +100,26 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.plant_model import load_plant_model
+    from simulator import SimulatedPlant, run_live
+
+    plant = SimulatedPlant(
+        load_plant_model(args.config or settings.plant_model), seed=settings.simulator_seed
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"simulated plant, seed {plant.seed}: state changes as they happen (Ctrl-C stops)")
+    run_live(plant, sys.stdout, stop)
+    return 0
+
+
 def _simulate_truth(args: argparse.Namespace, settings: Settings) -> int:
     from oee_pipelines.plant_model import load_plant_model
     from simulator import truth_report
 
-    plant = load_plant_model(settings.plant_model)
+    plant = load_plant_model(args.config or settings.plant_model)
     report = truth_report(plant, settings.simulator_seed, args.machine, args.start, args.end)
     print(json.dumps(report, indent=2))
     return 0

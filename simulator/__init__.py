@@ -5,6 +5,7 @@ work orders and shift windows come from one seeded event timeline, and the OEE t
 warehouse is checked against is computed from that timeline alone.
 """
 
+from ._live import run_live
 from ._plant import SimulatedPlant, truth_report
 from ._types import (
     STATES,
@@ -27,5 +28,6 @@ __all__ = [
     "State",
     "StateInterval",
     "WorkOrder",
+    "run_live",
     "truth_report",
 ]

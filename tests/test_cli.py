@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name, with_database
+from simulator import SimulatedPlant
 from tests.conftest import drop_database
 
 OEE = str(Path(sys.executable).with_name("oee"))
@@ -51,6 +54,24 @@ def test_simulate_truth_prints_the_ground_truth_as_json() -> None:
         "--from", "2026-11-20T05:00:00+00:00", "--to", "2026-11-20T13:00:00+00:00",
     )  # fmt: skip
     assert again.stdout == result.stdout
+
+
+def test_simulate_shows_the_plant_live_and_stops_cleanly_on_sigterm(plant) -> None:
+    process = subprocess.Popen(
+        [OEE, "simulate"], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True
+    )
+    lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    machine_ids = {line.split()[1] for line in lines[1:]}
+    assert machine_ids == {machine.id for _, _, machine in plant.machines()}
+    # Each line is the simulated plant's own state of that machine at that second.
+    simulated = SimulatedPlant(plant, seed=7)
+    for line in lines[1:]:
+        stamp, machine_id, state = line.split()[:3]
+        at = dt.datetime.fromisoformat(stamp)
+        states = {s.state for s in simulated.states(machine_id, at, at + dt.timedelta(seconds=1))}
+        assert state in states
 
 
 def test_db_upgrade_is_idempotent(oee_env: dict[str, str]) -> None:
