@@ -58,9 +58,11 @@ def drop_database(server_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> Iterator[str]:
     url = create_database(server_url)
-    upgrade(url)
-    yield url
-    drop_database(server_url, database_name(url))
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_database(server_url, database_name(url))
 
 
 @pytest.fixture

@@ -68,9 +68,11 @@ def warehouse_after_demo(
 ) -> Iterator[str]:
     """A warehouse per history window, materialized once for the read-only tests."""
     url = create_database(server_url, template=database_name(template_url))
-    _materialize_all(url, WINDOWS[request.param])
-    yield url
-    drop_database(server_url, database_name(url))
+    try:
+        _materialize_all(url, WINDOWS[request.param])
+        yield url
+    finally:
+        drop_database(server_url, database_name(url))
 
 
 def test_oee_machine_shift_matches_the_simulated_ground_truth(
