@@ -15,6 +15,7 @@ from contextlib import ExitStack
 import psycopg
 from psycopg import sql
 
+from assets.plant.assets import _upsert_hierarchy
 from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
@@ -53,8 +54,6 @@ def main() -> None:
         with open_pool(url) as pool:
             plant = load_plant_model(settings.plant_model)
             with pool.connection() as conn:
-                from assets.plant.assets import _upsert_hierarchy
-
                 _upsert_hierarchy(conn, plant)
             records = _records([m.id for _, _, m in plant.machines()])
             writer = WarehouseWriter(pool)
