@@ -17,9 +17,9 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from oee_pipelines.services import ensure_database
+from oee_pipelines.services import ensure_database, prepare_dagster_home
 from oee_pipelines.settings import PROJECT_DIR
-from oee_pipelines.warehouse.urls import database_name, sqlalchemy_url, with_database
+from oee_pipelines.warehouse.urls import database_name, with_database
 from tests.conftest import drop_database
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -32,20 +32,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def webserver(tmp_path: Path, database_url: str, dbt_manifest) -> Iterator[int]:
+def webserver(
+    tmp_path: Path, database_url: str, dbt_manifest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[int]:
     dagster_database = f"{database_name(database_url)}_dagster"
     dagster_url = with_database(database_url, dagster_database)
     ensure_database(dagster_url)
-    (tmp_path / "dagster.yaml").write_text(
-        "storage:\n"
-        "  postgres:\n"
-        f"    postgres_url: {sqlalchemy_url(dagster_url, driver='psycopg2')!r}\n"
-        "run_coordinator:\n"  # runs launch at once: no daemon in this test
-        "  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\n"
-        "telemetry:\n"
-        "  enabled: false\n"
-    )
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    dagster_home = prepare_dagster_home(tmp_path, dagster_url)  # the instance oee itself writes
+    with (dagster_home / "dagster.yaml").open("a") as instance_config:
+        # Runs launch at once: this test runs no daemon to dequeue them.
+        instance_config.write(
+            "run_coordinator:\n"
+            "  module: dagster.core.run_coordinator\n"
+            "  class: DefaultRunCoordinator\n"
+        )
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OEE_DATABASE_URL": database_url}
     server = subprocess.Popen(
