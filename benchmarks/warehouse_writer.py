@@ -15,7 +15,7 @@ from contextlib import ExitStack
 import psycopg
 from psycopg import sql
 
-from assets.plant.assets import _upsert_hierarchy
+from assets.plant.assets import upsert_hierarchy
 from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
@@ -54,7 +54,7 @@ def main() -> None:
         with open_pool(url) as pool:
             plant = load_plant_model(settings.plant_model)
             with pool.connection() as conn:
-                _upsert_hierarchy(conn, plant)
+                upsert_hierarchy(conn, plant)
             records = _records([m.id for _, _, m in plant.machines()])
             writer = WarehouseWriter(pool)
             writer.write_telemetry(records[:1], "warmup")  # partitions, connections

@@ -34,7 +34,7 @@ def plant_model(
         target=", ".join(f"curated.{table}" for table in PLANT_MODEL_TABLES),
     ) as run:
         with warehouse.pool.connection() as conn, conn.transaction():
-            written = _upsert_hierarchy(conn, model)
+            written = upsert_hierarchy(conn, model)
         run.rows_read = run.rows_written = sum(written.values())
     context.log.info(f"plant model {plant.path}: {written}")
     for table in PLANT_MODEL_TABLES:
@@ -44,7 +44,7 @@ def plant_model(
         yield MaterializeResult(asset_key=["curated", table], metadata=metadata)
 
 
-def _upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
+def upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
     """Write the model; a site's shift calendar is replaced whole, the rest upserted."""
     cursor = conn.cursor()
     cursor.executemany(
