@@ -8,13 +8,10 @@ cloned from a template that was migrated once, so tests never see each other's r
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
@@ -23,6 +20,12 @@ from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse import open_pool, upgrade
 from oee_pipelines.warehouse.urls import database_name, libpq_url, with_database
+from tests.support.database import close_to_connections, create_database, drop_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepare the dbt manifest once, before collection: test modules import the dbt assets."""
+    prepare_dbt_manifest()
 
 
 @pytest.fixture(scope="session")
@@ -36,30 +39,12 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _execute(server_url: str, statement: sql.Composable) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def create_database(server_url: str, template: str | None = None) -> str:
-    name = f"oee_test_{uuid.uuid4().hex[:12]}"
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    _execute(server_url, statement)
-    return with_database(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    _execute(server_url, statement.format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> Iterator[str]:
     url = create_database(server_url)
     try:
         upgrade(url)
+        close_to_connections(server_url, database_name(url))
         yield url
     finally:
         drop_database(server_url, database_name(url))
@@ -94,7 +79,10 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    return prepare_dbt_manifest()
+    """The manifest that pytest_configure prepared."""
+    from oee_pipelines.dbt_project import dbt_project
+
+    return dbt_project.manifest_path
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name
 from resources import PlantModelResource, SimulatorResource, WarehouseResource
 from simulator import SimulatedPlant
-from tests.conftest import create_database, drop_database
+from tests.support.database import create_database, drop_database
 
 EIGHT_HOURS = dt.timedelta(hours=8)
 QUALITY_CHECKS = (machine_states_are_consistent, production_counts_are_consistent)

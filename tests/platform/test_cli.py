@@ -17,7 +17,7 @@ import pytest
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name, with_database
 from simulator import SimulatedPlant
-from tests.conftest import drop_database
+from tests.support.database import drop_database
 
 OEE = str(Path(sys.executable).with_name("oee"))
 

@@ -20,7 +20,7 @@ from dagster_graphql import DagsterGraphQLClient
 from oee_pipelines.services import ensure_database, prepare_dagster_home
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name, with_database
-from tests.conftest import drop_database
+from tests.support.database import drop_database
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
