@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
-State = Literal[
-    "running", "idle", "starved", "blocked", "unplanned_stop", "planned_stop", "changeover"
-]
+from oee_pipelines.vocabulary import MachineState as State
+
 STATES: tuple[State, ...] = get_args(State)
+"""Every canonical state; the simulated plant never reports `offline` itself."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckResult, AssetKey, MetadataValue, asset_check
 
-from oee_pipelines.warehouse import MACHINE_STATES
+from oee_pipelines.vocabulary import MACHINE_STATES
 from resources import WarehouseResource
 
 LOOKBACK = "7 days"

@@ -7,7 +7,7 @@ from oee_pipelines.warehouse.audit import SyncRun, sync_log
 from oee_pipelines.warehouse.migrate import upgrade
 from oee_pipelines.warehouse.pool import open_pool
 from oee_pipelines.warehouse.records import (
-    MACHINE_STATES,
+    DeadLetter,
     MachineStateRecord,
     ProductionCountRecord,
     TelemetryRecord,
@@ -15,7 +15,7 @@ from oee_pipelines.warehouse.records import (
 from oee_pipelines.warehouse.writer import WarehouseWriter, WriteResult
 
 __all__ = [
-    "MACHINE_STATES",
+    "DeadLetter",
     "MachineStateRecord",
     "ProductionCountRecord",
     "SyncRun",

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-MACHINE_STATES = frozenset(
-    {
-        "running",
-        "idle",
-        "starved",
-        "blocked",
-        "unplanned_stop",
-        "planned_stop",
-        "changeover",
-        "offline",
-    }
-)
-QUALITIES = frozenset({"good", "uncertain", "bad"})
+from oee_pipelines.vocabulary import MACHINE_STATES, QUALITIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +63,18 @@ def _naive(*timestamps: dt.datetime | None) -> str | None:
     if any(ts is not None and ts.utcoffset() is None for ts in timestamps):
         return "timestamp without timezone"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Input that never became a record (an undecodable message, an unreadable row), kept whole.
+
+    `payload` is what arrived: raw bytes, text, or the decoded fields; `context` says where it
+    came from (topic, endpoint, file and row, tag) so that an operator can find its origin.
+    """
+
+    source: str
+    target: str
+    reason: str
+    payload: bytes | str | Mapping[str, Any]
+    context: Mapping[str, str] = field(default_factory=dict)
