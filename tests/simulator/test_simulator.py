@@ -7,22 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from oee_pipelines.plant_model import PlantModel, load_plant_model
+from oee_pipelines.plant_model import PlantModel
 from simulator import STATES, SimulatedPlant, truth_report
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHICAGO = ZoneInfo("America/Chicago")
 MICROSECOND = dt.timedelta(microseconds=1)
-
-
-@pytest.fixture(scope="module")
-def plant() -> PlantModel:
-    return load_plant_model(Path(__file__).resolve().parents[1] / "config" / "plant.yaml")
 
 
 @pytest.fixture(scope="module")
