@@ -1,0 +1,16 @@
+"""The curated tables several sources write: their publishers and blocking data checks."""
+
+from collections.abc import Sequence
+
+from dagster import AssetsDefinition, AssetSpec, Definitions
+
+from assets.curated.assets import publishers
+from assets.curated.checks import machine_states_are_consistent, production_counts_are_consistent
+
+
+def definitions(source_assets: Sequence[AssetSpec | AssetsDefinition]) -> Definitions:
+    """Publishers fed by the given source assets, with the checks the rollups wait for."""
+    return Definitions(
+        assets=publishers(source_assets),
+        asset_checks=[machine_states_are_consistent, production_counts_are_consistent],
+    )
