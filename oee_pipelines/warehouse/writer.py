@@ -1,15 +1,17 @@
 """The one writer into the warehouse's time-series tables, shared by realtime ingest and backfills.
 
-A batch is checked record by record (`records.py`): a record the warehouse cannot accept (a
-bad field, an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its
-reason and never costs the rest of its batch. The accepted rows, the last record for a key
-winning, are copied in binary straight into the table inside a savepoint; only when a key is
-already there (a replay, a correction) does the batch fall back to a stage and an upsert that
-rewrites just the rows that changed. Either way a replay writes nothing twice, a corrected
-reading wins, and one batch is one transaction.
+Each record is checked on its own (`records.py`): one the warehouse cannot accept (a bad field,
+an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its reason and
+never costs the rest of its batch. The accepted rows stream, as they are checked, into a binary
+COPY straight into the table inside a savepoint, so the checks overlap the server's work. Only
+when a key is already there (a replay, a correction) or twice in the batch does the batch fall
+back to a stage and an upsert that keeps the last row for a key and rewrites just the rows that
+changed. Either way a replay writes nothing twice, a corrected reading wins, and one batch is
+one transaction.
 
-Telemetry gets a daily partition (plain PostgreSQL) for exactly the UTC days its accepted rows
-fall on; TimescaleDB makes its own chunks.
+Telemetry on plain PostgreSQL has a partition per UTC day, created for exactly the days that
+accepted rows fall on: their rows wait until the batch's other rows are copied, then follow
+into the new partitions. TimescaleDB makes its own chunks.
 """
 
 from __future__ import annotations

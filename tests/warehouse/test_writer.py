@@ -267,7 +267,7 @@ def test_records_of_another_kind_are_dead_letters(query: Query, writer: Warehous
     batch = [ProductionCountRecord("M1", T0, T0 + MINUTE, 1, 0), {"machine_id": "M1"}, None, state]
     assert writer.write_machine_states(batch, "test") == WriteResult(4, 1, 3)
     assert query("SELECT reason, record FROM raw.dead_letter ORDER BY reason") == [
-        ("NoneType is not a MachineStateRecord", None),
+        ("NoneType is not a MachineStateRecord", "None"),
         (
             "ProductionCountRecord is not a MachineStateRecord",
             {
