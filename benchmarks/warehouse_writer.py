@@ -37,7 +37,7 @@ from oee_pipelines.warehouse.urls import with_database
 ROWS = 200_000
 BATCH = 50_000
 TAGS = ("temperature", "pressure", "vibration", "current", "speed")
-DATABASE = "oee_benchmark"
+DATABASE = "oee_benchmark_writer"
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 
 
@@ -52,7 +52,8 @@ def _records(machine_ids: list[str]) -> list[TelemetryRecord]:
 
 
 def main() -> None:
-    """Runs in a scratch database `oee_benchmark` on the OEE_DATABASE_URL server (or embedded)."""
+    """Runs in a scratch database `oee_benchmark_writer` on the OEE_DATABASE_URL server
+    (or the embedded one)."""
     settings = Settings.from_env()
     with ExitStack() as stack:
         server = settings.database_url or stack.enter_context(
