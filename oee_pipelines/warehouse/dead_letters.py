@@ -27,6 +27,10 @@ from psycopg import Connection
 
 from oee_pipelines.warehouse.records import DeadLetter
 
+_UNSHOWABLE = (TypeError, ValueError, RecursionError)
+"""What showing a value can raise: a key JSON cannot have, an integer of more than 4300 digits
+(Python's limit), a structure nested too deeply."""
+
 _INSERT = """
     INSERT INTO raw.dead_letter
         (fingerprint, source, target, reason, record, payload, payload_format, context)
@@ -65,12 +69,16 @@ def _row(letter: DeadLetter) -> tuple:
     payload_format, payload = _exact(letter.payload)
     context = json.dumps(letter.context, ensure_ascii=True, sort_keys=True, default=str)
     source, target, reason = (str(text) for text in (letter.source, letter.target, letter.reason))
+    try:
+        readable = json.dumps(_readable(letter.payload), ensure_ascii=False)
+    except _UNSHOWABLE as error:
+        readable = json.dumps(f"unshowable {type(letter.payload).__name__}: {error}")
     return (
         _fingerprint(source, target, reason, payload_format, payload, context),
         escaped(source),
         escaped(target),
         escaped(reason),
-        json.dumps(_readable(letter.payload), ensure_ascii=False),
+        readable,
         payload,
         payload_format,
         json.dumps(_readable(letter.context), ensure_ascii=False),
@@ -84,8 +92,12 @@ def _exact(payload: object) -> tuple[str, bytes]:
         return "text", payload.encode("utf-8", "surrogatepass")
     try:
         return "json", json.dumps(payload, ensure_ascii=True, default=_jsonable).encode("ascii")
-    except (TypeError, ValueError):  # keys JSON cannot have: its repr is the next best thing
+    except _UNSHOWABLE:  # keys JSON cannot have: the repr is the next best thing
+        pass
+    try:
         return "text", repr(payload).encode("utf-8", "surrogatepass")
+    except _UNSHOWABLE as error:
+        return "text", f"unshowable {type(payload).__name__}: {error}".encode()
 
 
 def _readable(value: object) -> object:

@@ -242,7 +242,7 @@ def _count(name: str, value: object) -> int:
     if count < 0:
         raise Rejected(f"{name} {count} is negative")
     if count > _BIGINT_MAX:
-        raise Rejected(f"{name} {count} is beyond the bigint range")
+        raise Rejected(f"{name} is beyond the bigint range")  # (a number too long to show)
     return count
 
 
