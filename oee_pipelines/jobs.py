@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
-ROLLUP_ASSETS = AssetSelection.groups("plant", "oee")
+ROLLUP_ASSETS = AssetSelection.groups("plant", "staging", "oee")
 
 oee_rollup_job = define_asset_job(
     "oee_rollup_job",
