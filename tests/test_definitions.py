@@ -24,15 +24,28 @@ def test_lineage_runs_from_plant_model_through_machine_data_to_rollups(asset_gra
     def parents(*key: str) -> set[AssetKey]:
         return set(asset_graph.get(AssetKey(list(key))).parent_keys)
 
+    def ancestors(*key: str) -> set[AssetKey]:
+        found, todo = set(), [AssetKey(list(key))]
+        while todo:
+            new = set(asset_graph.get(todo.pop()).parent_keys) - found
+            found |= new
+            todo.extend(new)
+        return found
+
     assert AssetKey(["curated", "machine"]) in parents("curated", "machine_state")
+    # Through the dbt layers: curated source tables -> staging views -> intermediate -> marts.
+    assert parents("staging", "stg_machine_data__machine_state") == {
+        AssetKey(["curated", "machine_state"])
+    }
     assert {
         AssetKey(["curated", "machine_state"]),
         AssetKey(["curated", "production_count"]),
         AssetKey(["curated", "machine"]),
-        AssetKey(["curated", "shift"]),
-    } <= parents("curated", "oee_machine_shift")
+        AssetKey(["curated", "shift_pattern"]),
+        AssetKey(["intermediate", "int_machine_shift"]),
+    } <= ancestors("curated", "oee_machine_shift")
     assert parents("curated", "oee_line_shift") == {AssetKey(["curated", "oee_machine_shift"])}
-    assert AssetKey(["curated", "shift_pattern"]) in parents("curated", "shift")
+    assert AssetKey(["curated", "shift_pattern"]) in ancestors("curated", "shift")
 
 
 def test_rollup_job_selects_plant_model_and_dbt_models_only(dbt_manifest) -> None:

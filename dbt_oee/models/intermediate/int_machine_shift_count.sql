@@ -10,6 +10,6 @@ from {{ ref('int_machine_shift') }} as spine
 inner join {{ ref('stg_machine_data__production_count') }} as production_count
     on
         spine.machine_id = production_count.machine_id
-        and production_count.start_ts >= spine.period_start
-        and production_count.start_ts < spine.period_end
+        and spine.period_start <= production_count.start_ts
+        and spine.period_end > production_count.start_ts
 group by spine.machine_id, spine.period_start

@@ -12,7 +12,8 @@ select
     spine.period_start,
     machine_state.state,
     sum(
-        extract(epoch from
+        extract(
+            epoch from
             least(coalesce(machine_state.end_ts, clock.now_ts), spine.period_end)
             - greatest(machine_state.start_ts, spine.period_start)
         )::double precision
@@ -22,6 +23,6 @@ cross join clock
 inner join {{ ref('stg_machine_data__machine_state') }} as machine_state
     on
         spine.machine_id = machine_state.machine_id
-        and machine_state.start_ts < spine.period_end
+        and spine.period_end > machine_state.start_ts
         and coalesce(machine_state.end_ts, clock.now_ts) > spine.period_start
 group by spine.machine_id, spine.period_start, machine_state.state

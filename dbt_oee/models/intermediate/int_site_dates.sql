@@ -13,8 +13,10 @@ spans as (
         machine.site_id,
         site.timezone,
         (machine_state.start_ts at time zone site.timezone)::date - 1 as first_date,
-        (least(coalesce(machine_state.end_ts, clock.now_ts), clock.now_ts)
-            at time zone site.timezone)::date as last_date
+        (
+            least(coalesce(machine_state.end_ts, clock.now_ts), clock.now_ts)
+            at time zone site.timezone
+        )::date as last_date
     from {{ ref('stg_machine_data__machine_state') }} as machine_state
     inner join {{ ref('stg_plant__machine') }} as machine
         on machine_state.machine_id = machine.machine_id
