@@ -2,7 +2,7 @@
 
 from dagster import Definitions, EnvVar
 
-from assets.oee.assets import oee_dbt_models
+from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.plant.assets import plant_model
 from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
 from assets.simulator.assets import simulator_history
@@ -19,6 +19,7 @@ defs = Definitions(
     asset_checks=[machine_states_are_consistent, production_counts_are_consistent],
     jobs=[oee_rollup_job, demo_job],
     schedules=[hourly_oee_rollup],
+    sensors=[oee_rollup_automation],
     resources={
         "warehouse": WarehouseResource(database_url=EnvVar("OEE_DATABASE_URL")),
         "plant": PlantModelResource(path=str(_settings.plant_model)),

@@ -10,8 +10,11 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     Config,
     DagsterLogManager,
+    DefaultSensorStatus,
     MetadataValue,
     Output,
     TableColumn,
@@ -77,6 +80,15 @@ def oee_dbt_models(
             node = invocation.manifest["nodes"][event.metadata["unique_id"].value]
             event = event.with_metadata({**event.metadata, **table_metadata(warehouse, node)})
         yield event
+
+
+oee_rollup_automation = AutomationConditionSensorDefinition(
+    "oee_rollup_automation",
+    target=AssetSelection.assets(oee_dbt_models),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Rolls up what changed upstream (a backfill, a late file) without waiting for "
+    "the hourly schedule, once the blocking checks of the inputs passed.",
+)
 
 
 def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dict[str, Any]:

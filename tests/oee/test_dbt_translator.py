@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, DefaultSensorStatus
 
 from assets.oee.assets import oee_dbt_models
 from assets.oee.translator import ROLLUP_AUTOMATION, OeeDbtTranslator
@@ -75,3 +75,13 @@ def test_every_column_of_every_curated_model_is_described_under_a_contract(
         ]
         assert not undescribed, model["name"]
     assert len(next(m for m in curated if m["name"] == "oee_machine_shift")["columns"]) == 19
+
+
+def test_the_rollups_follow_their_inputs_without_a_click(dbt_manifest: Path) -> None:
+    from oee_pipelines.definitions import defs
+
+    sensor = defs.resolve_sensor_def("oee_rollup_automation")
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    graph = defs.resolve_asset_graph()
+    targeted = sensor.asset_selection.resolve(graph)
+    assert targeted == set(oee_dbt_models.keys)

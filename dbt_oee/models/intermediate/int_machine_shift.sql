@@ -2,10 +2,6 @@
 
 -- The machine x shift spine: every machine in every shift of its site (or its line) that has
 -- begun by now. A shift in progress is measured up to now.
-with clock as (
-    select {{ oee_now() }} as now_ts
-)
-
 select
     machine.site_id,
     machine.line_id,
@@ -14,11 +10,10 @@ select
     shift.shift_date,
     shift.shift_name,
     shift.start_ts as period_start,
-    least(shift.end_ts, clock.now_ts) as period_end
+    least(shift.end_ts, {{ oee_now() }}) as period_end
 from {{ ref('stg_plant__machine') }} as machine
 inner join {{ ref('int_shift_calendar') }} as shift
     on
         machine.site_id = shift.site_id
         and (shift.line_id is null or machine.line_id = shift.line_id)
-cross join clock
-where shift.start_ts < clock.now_ts
+where shift.start_ts < {{ oee_now() }}

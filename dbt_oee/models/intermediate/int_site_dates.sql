@@ -4,26 +4,20 @@
 -- last state ever written would grow to decades from one PLC clock reset to 1970; this one
 -- grows by the few dates such a record touches. States alone decide: a machine-shift is rolled
 -- up only where states are known.
-with clock as (
-    select {{ oee_now() }} as now_ts
-),
-
-spans as (
+with spans as (
     select distinct
         machine.site_id,
         site.timezone,
         (machine_state.start_ts at time zone site.timezone)::date - 1 as first_date,
-        (
-            least(coalesce(machine_state.end_ts, clock.now_ts), clock.now_ts)
-            at time zone site.timezone
-        )::date as last_date
+        -- least() skips NULL: an interval still open ends now
+        (least(machine_state.end_ts, {{ oee_now() }}) at time zone site.timezone)::date
+            as last_date
     from {{ ref('stg_machine_data__machine_state') }} as machine_state
     inner join {{ ref('stg_plant__machine') }} as machine
         on machine_state.machine_id = machine.machine_id
     inner join {{ ref('stg_plant__site') }} as site
         on machine.site_id = site.site_id
-    cross join clock
-    where machine_state.start_ts < clock.now_ts
+    where machine_state.start_ts < {{ oee_now() }}
 )
 
 select distinct
