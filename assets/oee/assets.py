@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 
 from assets.oee.translator import OeeDbtTranslator
 from oee_pipelines.dbt_project import dbt_profile_env, dbt_project
-from resources import WarehouseResource
+from resources import ClockResource, WarehouseResource
 
 COLUMNS_SQL = """
 SELECT attname, format_type(atttypid, atttypmod), col_description(attrelid, attnum)
@@ -41,7 +41,7 @@ class OeeRollupConfig(Config):
         default=None,
         description="The instant the rollups take as now, ISO 8601 with its offset (e.g. "
         "2026-11-23T06:10:00+00:00): shifts begun by then, the one in progress cut there. "
-        "The database's now() when unset.",
+        "Unset: the clock resource's pinned now, else the database's now().",
     )
 
     @field_validator("now")
@@ -51,12 +51,14 @@ class OeeRollupConfig(Config):
             raise ValueError("now needs a UTC offset, e.g. 2026-11-23T06:10:00+00:00")
         return now
 
-    def dbt_args(self) -> list[str]:
-        """`--vars` for a pinned now. A build without vars reuses the prepared parse; dbt
-        re-parses the project when the vars change, so an unpinned run passes none."""
-        if self.now is None:
+    def dbt_args(self, clock: ClockResource) -> list[str]:
+        """`--vars` for a now pinned by this run, else by the clock. A build without vars
+        reuses the prepared parse; dbt re-parses the project when the vars change, so an
+        unpinned run passes none (and never the clock's real now)."""
+        pinned = self.now or clock.pinned
+        if pinned is None:
             return []
-        instant = dt.datetime.fromisoformat(self.now).astimezone(dt.UTC)
+        instant = dt.datetime.fromisoformat(pinned).astimezone(dt.UTC)
         return ["--vars", json.dumps({"oee_now": instant.isoformat()})]
 
 
@@ -70,11 +72,12 @@ def oee_dbt_models(
     config: OeeRollupConfig,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> Iterator[Any]:
     """Build (run and test) the selected dbt models against the warehouse; each table reports
     its row count and each model its columns with their types and comments."""
     with dbt_profile_env(warehouse.database_url):
-        invocation = dbt.cli(["build", *config.dbt_args()], context=context)
+        invocation = dbt.cli(["build", *config.dbt_args(clock)], context=context)
     for event in _into_run_log(invocation.stream(), context.log):
         if isinstance(event, Output):
             node = invocation.manifest["nodes"][event.metadata["unique_id"].value]

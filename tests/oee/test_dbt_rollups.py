@@ -12,18 +12,14 @@ from dagster import ExecuteInProcessResult, TableSchemaMetadataValue, materializ
 from psycopg.rows import dict_row
 
 from assets.oee.assets import OeeRollupConfig, oee_dbt_models
-from assets.plant.assets import plant_model
-from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
-from assets.simulator.assets import simulator_history
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name
-from resources import PlantModelResource, SimulatorResource, WarehouseResource
+from resources import ClockResource, WarehouseResource
 from simulator import SimulatedPlant
 from tests.support.database import create_database, drop_database
+from tests.support.pipeline import SEED, materialize_unpartitioned
 
-SEED = 7
 # A Monday morning (UTC): Berlin's early shift has run for 70 minutes, Chicago had no Sunday.
 MONDAY_0610 = dt.datetime(2026, 11, 23, 6, 10, tzinfo=dt.UTC)
 MEASURES = (
@@ -32,25 +28,23 @@ MEASURES = (
 )  # fmt: skip
 
 
-def _resources(database_url: str) -> dict:
-    return {
-        "warehouse": WarehouseResource(database_url=database_url),
-        "plant": PlantModelResource(path=str(PROJECT_DIR / "config" / "plant.yaml")),
-        "simulator": SimulatorResource(seed=SEED),
-        "dbt": dbt_resource(),
-    }
-
-
-def _materialize(
-    database_url: str, assets: list, days: int | None = None
-) -> ExecuteInProcessResult:
-    """Materialize `assets`, the history (when given `days`) and the rollups as of MONDAY_0610."""
-    ops = {"oee_dbt_models": {"config": {"now": MONDAY_0610.isoformat()}}}
-    if days:
-        ops["simulator_history"] = {"config": {"days": days, "until": MONDAY_0610.isoformat()}}
-    result = materialize(assets, resources=_resources(database_url), run_config={"ops": ops})
+def _materialize(database_url: str, days: int) -> ExecuteInProcessResult:
+    """Everything, with `days` of history up to MONDAY_0610 and the rollups as of then."""
+    now = MONDAY_0610.isoformat()
+    run_config = {"ops": {"simulator_history": {"config": {"days": days}}}}
+    result = materialize_unpartitioned(database_url, now, run_config)
     assert result.success
     return result
+
+
+def _rebuild_rollups(database_url: str) -> None:
+    """The dbt models alone, as the automation or the hourly schedule rebuilds them."""
+    resources = {
+        "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(pinned=MONDAY_0610.isoformat()),
+        "dbt": dbt_resource(),
+    }
+    assert materialize([oee_dbt_models], resources=resources).success
 
 
 def _rows(database_url: str, query: str, params: tuple = ()) -> list[dict]:
@@ -65,9 +59,7 @@ def monday(
     """Two days of history up to Monday 06:10 UTC, rolled up with now pinned to that instant."""
     url = create_database(server_url, template=database_name(template_url))
     try:
-        assets = [plant_model, simulator_history, oee_dbt_models]
-        checks = [machine_states_are_consistent, production_counts_are_consistent]
-        yield url, _materialize(url, [*assets, *checks], days=2)
+        yield url, _materialize(url, days=2)
     finally:
         drop_database(server_url, database_name(url))
 
@@ -132,7 +124,7 @@ def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
 ) -> None:
     url = create_database(server_url, template=database_name(template_url))
     try:
-        _materialize(url, [plant_model, simulator_history, oee_dbt_models], days=1)
+        _materialize(url, days=1)
         before = _rows(
             url, "SELECT * FROM curated.oee_machine_shift ORDER BY machine_id, period_start"
         )
@@ -143,7 +135,7 @@ def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
                 " VALUES ('BER-L1-FILLER', '1970-01-01 00:00+00', '1970-01-01 01:00+00',"
                 " 'running', 'plc')"
             )
-        _materialize(url, [oee_dbt_models])
+        _rebuild_rollups(url)
         after = _rows(
             url, "SELECT * FROM curated.oee_machine_shift ORDER BY machine_id, period_start"
         )
@@ -156,6 +148,8 @@ def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
 def test_now_must_carry_its_offset_and_goes_to_dbt_in_utc() -> None:
     with pytest.raises(ValueError, match="UTC offset"):
         OeeRollupConfig(now="2026-11-23T06:10:00")
-    pinned = OeeRollupConfig(now="2026-11-23T07:10:00+01:00")
-    assert pinned.dbt_args() == ["--vars", '{"oee_now": "2026-11-23T06:10:00+00:00"}']
-    assert OeeRollupConfig().dbt_args() == []  # unpinned: the prepared parse stays valid
+    utc = ["--vars", '{"oee_now": "2026-11-23T06:10:00+00:00"}']
+    assert OeeRollupConfig(now="2026-11-23T07:10:00+01:00").dbt_args(ClockResource()) == utc
+    clock = ClockResource(pinned="2026-11-23T00:10:00-06:00")
+    assert OeeRollupConfig().dbt_args(clock) == utc  # the run's config first, then the clock
+    assert OeeRollupConfig().dbt_args(ClockResource()) == []  # the prepared parse stays valid
