@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OeeError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"oee: {exc}", file=sys.stderr)
+        print("oee:", *str(exc).split(), file=sys.stderr)  # one line, whatever the cause says
         return EXIT_ERROR
 
 

@@ -213,6 +213,7 @@ def prepare_dagster_home(path: Path, postgres_url: str) -> Path:
     parts = connection_parts(postgres_url)
     socket_dir = parts["host"] if parts["host"].startswith("/") else None
     postgres_db = {
+        "scheme": "postgresql+psycopg2",  # dagster-postgres is written for psycopg2
         "username": parts["user"],
         "password": {"env": DAGSTER_PASSWORD_VARIABLE},
         "hostname": "" if socket_dir else parts["host"],

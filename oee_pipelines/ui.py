@@ -1,10 +1,9 @@
 """`oee ui`: `dagster dev` as a child that never outlives `oee`, nor the server under it.
 
 `dagster dev` runs in a process group of its own (webserver, daemon, code servers and run
-workers join it), so a stop reaches the whole tree at once, as Ctrl-C in a terminal would; what
-has not stopped after STOP_GRACE_S is killed. The kernel sends `dagster dev` SIGTERM when `oee`
-dies, even by SIGKILL, and `oee` watches the embedded PostgreSQL, so the UI never runs on
-without its database.
+workers join it): it is asked to stop, and what is left of its group is then killed. The
+kernel sends `dagster dev` SIGTERM when `oee` dies, even by SIGKILL, and `oee` watches the
+embedded PostgreSQL, so the UI never runs on without its database.
 """
 
 from __future__ import annotations
@@ -15,20 +14,18 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
-
-import psutil
 
 from oee_pipelines.errors import ConfigError, OeeError, WarehouseError
 from oee_pipelines.services import Services, holding_embedded_server
 from oee_pipelines.settings import PROJECT_DIR
 
-WATCH_INTERVAL_S = 2.0
-"""How often `oee ui` looks at `dagster dev` and the embedded server."""
-STOP_GRACE_S = 10.0
-"""How long the tree has to stop after Ctrl-C or SIGTERM before it is killed."""
+WATCH_INTERVAL_S = 0.5
+"""How often `oee ui` looks for a stop request, at `dagster dev` and at the embedded server."""
+STOP_GRACE_S = 5.0
+"""How long `dagster dev` has to stop its tree before what is left is killed. Its webserver and
+daemon have stopped working within a second; the rest is interpreter teardown."""
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -87,29 +84,18 @@ def _watch(tree: subprocess.Popen[bytes], services: Services, stop_requested: li
 
 
 def _stop(tree: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C to the whole tree, then SIGKILL to whatever is left of it after the grace."""
-    _signal_group(tree.pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_S
+    """SIGTERM to `dagster dev`, which stops its webserver, daemon and code servers in order;
+    whatever is left of its process group when it exits, or after STOP_GRACE_S, is killed.
+
+    Only the leader is signalled: its code servers, stopped under it, would be restarted.
+    """
+    with suppress(ProcessLookupError):
+        tree.send_signal(signal.SIGTERM)
     with suppress(subprocess.TimeoutExpired):
         tree.wait(timeout=STOP_GRACE_S)
-    while _group_alive(tree.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    _signal_group(tree.pid, signal.SIGKILL)
-    tree.wait()
-
-
-def _signal_group(pgid: int, signum: int) -> None:
     with suppress(ProcessLookupError):
-        os.killpg(pgid, signum)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of the group still runs (a zombie that no init reaps does not)."""
-    for process in psutil.process_iter(["status"]):
-        with suppress(psutil.Error, OSError):
-            if process.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) == pgid:
-                return True
-    return False
+        os.killpg(tree.pid, signal.SIGKILL)
+    tree.wait()
 
 
 def _die_with(parent: int) -> None:
