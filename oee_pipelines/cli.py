@@ -25,6 +25,8 @@ EXIT_ERROR = 1
 """An expected failure (`OeeError`): bad configuration, unreachable or missing database, ..."""
 EXIT_USAGE = 2
 """A command line that argparse refuses (its own exit code)."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C or SIGTERM before the command was up (a running UI stops with 0)."""
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -42,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print("oee:", *str(exc).split(), file=sys.stderr)  # one line, whatever the cause says
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM where a command maps it so
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +83,9 @@ def _ui(args: argparse.Namespace, settings: Settings) -> int:
 
     check_configuration(settings)
     check_port_free(args.host, args.port)
+    # Until the UI runs, SIGTERM is Ctrl-C: whatever was started is stopped on the way out.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     with running_services(settings) as services:
         prepare_dbt_manifest()
         return serve_ui(services, args.host, args.port)
