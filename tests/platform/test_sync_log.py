@@ -44,12 +44,12 @@ def test_a_sync_killed_midway_is_marked_abandoned_when_the_next_one_starts(
     killed.wait(timeout=30)
     assert _rows(pool) == [("mes", "running", None, False)]
 
-    with sync_log(pool, actor="test", operation="sync", source_system="erp", target="t"):
-        # A sync that is alive holds its lock: the next one leaves it running.
-        with sync_log(pool, actor="test", operation="sync", source_system="pi", target="t"):
-            assert _rows(pool) == [
-                ("mes", "abandoned", ABANDONED, True),
-                ("erp", "running", None, False),
-                ("pi", "running", None, False),
-            ]
+    erp = sync_log(pool, actor="test", operation="sync", source_system="erp", target="t")
+    pi = sync_log(pool, actor="test", operation="sync", source_system="pi", target="t")
+    with erp, pi:  # erp is alive and holds its lock while pi starts: it stays running
+        assert _rows(pool) == [
+            ("mes", "abandoned", ABANDONED, True),
+            ("erp", "running", None, False),
+            ("pi", "running", None, False),
+        ]
     assert _rows(pool)[1:] == [("erp", "success", None, True), ("pi", "success", None, True)]
