@@ -80,12 +80,12 @@ def webserver(
 def test_a_materialization_launched_over_graphql_succeeds(webserver: int, database_url: str):
     client = DagsterGraphQLClient("127.0.0.1", port_number=webserver)
     run_id = client.submit_job_execution("oee_rollup_job")
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900  # two shared cores under load: a run can take minutes
     status = client.get_run_status(run_id)
     while status not in FINISHED and time.monotonic() < deadline:
         time.sleep(1)
         status = client.get_run_status(run_id)
-    assert status == DagsterRunStatus.SUCCESS
+    assert status == DagsterRunStatus.SUCCESS, status
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM curated.machine").fetchone() == (10,)
         assert conn.execute("SELECT count(*) FROM audit.sync_log").fetchone() == (1,)
