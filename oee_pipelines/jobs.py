@@ -1,17 +1,54 @@
-"""Jobs: what gets materialized together."""
+"""Jobs: what gets materialized together.
 
-from dagster import AssetSelection, define_asset_job
+Assets of different partitions definitions cannot share a job, so there is one job for the
+unpartitioned assets (what `oee demo` runs) and one per shared partitions definition.
+"""
 
-ROLLUP_ASSETS = AssetSelection.groups("plant", "oee")
+from collections.abc import Iterable
+
+from dagster import AssetKey, AssetsDefinition, AssetSelection, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from assets.partitions import PARTITIONS
 
 oee_rollup_job = define_asset_job(
     "oee_rollup_job",
-    selection=ROLLUP_ASSETS,
-    description="Reload the plant model, then rebuild the shift calendar and the OEE rollups.",
+    selection=AssetSelection.groups("plant", "curated", "oee"),
+    description="Reload the plant model, publish the curated tables with their blocking checks, "
+    "then rebuild the shift calendar and the OEE rollups.",
 )
 
-demo_job = define_asset_job(
-    "demo_job",
-    selection=AssetSelection.all(),
-    description="Everything `oee demo` materializes: plant model, simulated history, rollups.",
-)
+
+def asset_jobs(assets: Iterable[object]) -> list[UnresolvedAssetJobDefinition]:
+    """`demo_job` for the unpartitioned assets; `<partitions>_job` per partitions definition."""
+    unpartitioned: list[AssetKey] = []
+    partitioned: dict[str, list[AssetKey]] = {}
+    names = {id(definition): name for name, definition in PARTITIONS.items()}
+    for item in assets:
+        if not isinstance(item, AssetsDefinition) or not item.is_executable:
+            continue
+        if item.partitions_def is None:
+            unpartitioned.extend(item.keys)
+        elif id(item.partitions_def) in names:
+            partitioned.setdefault(names[id(item.partitions_def)], []).extend(item.keys)
+        else:
+            raise ValueError(
+                f"{item.keys}: use a shared partitions definition of assets/partitions.py"
+            )
+    jobs = [
+        define_asset_job(
+            "demo_job",
+            selection=AssetSelection.assets(*unpartitioned),
+            description="Every unpartitioned asset: what `oee demo` materializes.",
+        )
+    ]
+    jobs += [
+        define_asset_job(
+            f"{name}_job",
+            selection=AssetSelection.assets(*keys),
+            partitions_def=PARTITIONS[name],
+            description=f"The assets partitioned by {name}.",
+        )
+        for name, keys in sorted(partitioned.items())
+    ]
+    return jobs

@@ -61,12 +61,12 @@ def test_simulate_truth_prints_the_ground_truth_as_json() -> None:
 
 
 def test_simulate_shows_the_plant_live_and_stops_cleanly_on_sigterm(plant) -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [OEE, "simulate"], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True
-    )
-    lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    ) as process:
+        lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     machine_ids = {line.split()[1] for line in lines[1:]}
     assert machine_ids == {machine.id for _, _, machine in plant.machines()}
     # Each line is the simulated plant's own state of that machine at that second.
@@ -165,9 +165,9 @@ def _databases(server_url: str) -> set[str]:
 def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str, str]) -> None:
     first = oee("demo", env=oee_env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "OEE per line and shift" in first.stdout
-    for line_id in ("BER-L1", "BER-L2", "CHI-L1"):
-        assert line_id in first.stdout
+    assert "OEE per line, last 3 shifts" in first.stdout
+    for line_name in ("Bottling line 1", "Press line 2", "Machining line 1"):
+        assert line_name in first.stdout
     second = oee("demo", env=oee_env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:
