@@ -34,14 +34,13 @@ def _rows(pool: ConnectionPool) -> list[tuple]:
 def test_a_sync_killed_midway_is_marked_abandoned_when_the_next_one_starts(
     database_url: str, pool: ConnectionPool
 ) -> None:
-    killed = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(KILLED_SYNC), database_url],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert killed.stdout.readline() == "started\n"
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=30)
+    ) as killed:
+        assert killed.stdout.readline() == "started\n"
+        killed.send_signal(signal.SIGKILL)
     assert _rows(pool) == [("mes", "running", None, False)]
 
     erp = sync_log(pool, actor="test", operation="sync", source_system="erp", target="t")
