@@ -1,19 +1,34 @@
-"""`oee`: the one command-line entry point (contracts.md section 1)."""
+"""`oee`: the one command-line entry point (contracts.md section 1).
+
+Each command is a function that adds its parser and sets its handler; a new command is one such
+function and one line in COMMANDS. A handler returns the exit code; an expected failure is an
+`OeeError`, printed as one line (`oee: <message>`, exit 1; `--debug` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import os
 import signal
-import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
-from oee_pipelines.settings import PROJECT_DIR, Settings
+from oee_pipelines.errors import ConfigError, OeeError
+from oee_pipelines.settings import Settings, check_configuration
+
+EXIT_ERROR = 1
+"""An expected failure (`OeeError`): bad configuration, unreachable or missing database, ..."""
+EXIT_USAGE = 2
+"""A command line that argparse refuses (its own exit code)."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C or SIGTERM before the command was up (a running UI stops with 0)."""
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,28 +36,83 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help()
-        return 2
-    return args.handler(args, Settings.from_env())
+        return EXIT_USAGE
+    try:
+        return args.handler(args, Settings.from_env())
+    except OeeError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print("oee:", *str(exc).split(), file=sys.stderr)  # one line, whatever the cause says
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM where a command maps it so
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oee", description=__doc__)
+    parser = argparse.ArgumentParser(prog="oee", description=__doc__.split("\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(title="commands")
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
 
+
+def _add_demo(commands: Commands) -> None:
     demo = commands.add_parser("demo", help="run the whole flow on the simulated plant")
     demo.set_defaults(handler=_demo)
 
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.demo import run_demo
+
+    check_configuration(settings)
+    return run_demo(settings)
+
+
+def _add_ui(commands: Commands) -> None:
     ui = commands.add_parser("ui", help="start the Dagster UI on workspace.yaml")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=_ui)
 
+
+def _ui(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.dbt_project import prepare_dbt_manifest
+    from oee_pipelines.services import running_services
+    from oee_pipelines.ui import check_port_free, serve_ui
+
+    check_configuration(settings)
+    check_port_free(args.host, args.port)
+    # Until the UI runs, SIGTERM is Ctrl-C: whatever was started is stopped on the way out.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
+    with running_services(settings) as services:
+        prepare_dbt_manifest()
+        return serve_ui(services, args.host, args.port)
+
+
+def _add_db(commands: Commands) -> None:
     db = commands.add_parser("db", help="warehouse administration")
     db_commands = db.add_subparsers(title="db commands", required=True)
-    db_commands.add_parser(
-        "upgrade", help="apply the warehouse migrations (idempotent)"
-    ).set_defaults(handler=_db_upgrade)
+    upgrade = db_commands.add_parser("upgrade", help="apply the warehouse migrations (idempotent)")
+    upgrade.add_argument(
+        "--create",
+        action="store_true",
+        help="create the OEE_DATABASE_URL database when it does not exist (needs CREATEDB)",
+    )
+    upgrade.set_defaults(handler=_db_upgrade)
 
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.services import running_services
+    from oee_pipelines.warehouse.urls import display_url
+
+    with running_services(settings, create=args.create) as services:
+        print(f"warehouse {display_url(services.database_url)} is at the latest migration")
+    return 0
+
+
+def _add_simulate(commands: Commands) -> None:
     simulate = commands.add_parser(
         "simulate", help="run the simulated plant in real time until stopped (or: simulate truth)"
     )
@@ -56,48 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     truth.add_argument("--from", dest="start", required=True, type=_instant)
     truth.add_argument("--to", dest="end", required=True, type=_instant)
     truth.set_defaults(handler=_simulate_truth)
-    return parser
 
 
 def _instant(text: str) -> dt.datetime:
     """An ISO 8601 instant; without an offset it is taken as UTC."""
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from oee_pipelines.demo import run_demo
-
-    return run_demo(settings)
-
-
-def _ui(args: argparse.Namespace, settings: Settings) -> int:
-    from oee_pipelines.dbt_project import prepare_dbt_manifest
-    from oee_pipelines.services import running_services
-
-    with running_services(settings):
-        prepare_dbt_manifest()
-        dagster = str(Path(sys.executable).with_name("dagster"))
-        host, port = args.host, str(args.port)
-        # In a session of its own, so that Ctrl-C or SIGTERM reaches `dagster dev` and its
-        # webserver, daemon and code servers once, as the SIGINT of a terminal would; they all
-        # stop before the embedded warehouse does.
-        ui = subprocess.Popen(
-            [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", port],
-            cwd=PROJECT_DIR,
-            start_new_session=True,
-        )
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: os.killpg(ui.pid, signal.SIGINT))
-        return ui.wait()
-
-
-def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from oee_pipelines.services import running_services
-
-    with running_services(settings) as services:
-        print(f"warehouse is at the latest migration: {services.database_url}")
-    return 0
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,10 +153,19 @@ def _simulate_truth(args: argparse.Namespace, settings: Settings) -> int:
     from oee_pipelines.plant_model import load_plant_model
     from simulator import truth_report
 
-    plant = load_plant_model(args.config or settings.plant_model)
+    path = args.config or settings.plant_model
+    plant = load_plant_model(path)
+    machine_ids = [machine.id for _, _, machine in plant.machines()]
+    if args.machine not in machine_ids:
+        raise ConfigError(
+            f"--machine {args.machine}: no such machine in {path}; it has {', '.join(machine_ids)}"
+        )
     report = truth_report(plant, settings.simulator_seed, args.machine, args.start, args.end)
     print(json.dumps(report, indent=2))
     return 0
+
+
+COMMANDS: tuple[Callable[[Commands], None], ...] = (_add_demo, _add_ui, _add_db, _add_simulate)
 
 
 if __name__ == "__main__":

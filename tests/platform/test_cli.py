@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from oee_pipelines.settings import PROJECT_DIR
-from oee_pipelines.warehouse.urls import database_name, with_database
+from oee_pipelines.warehouse.migrate import MIGRATIONS_DIR
+from oee_pipelines.warehouse.urls import database_name, server_name, with_database
 from simulator import SimulatedPlant
 from tests.support.database import drop_database
 
@@ -79,9 +83,83 @@ def test_db_upgrade_is_idempotent(oee_env: dict[str, str]) -> None:
         result = oee("db", "upgrade", env=oee_env)
         assert result.returncode == 0, result.stderr
     with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            ("0001_foundation",)
-        ]
+        applied = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert applied == [(_head_revision(),)]
+
+
+def _head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["demo"], {"OEE_DEMO_DAYS": "500"}, "OEE_DEMO_DAYS='500' is not valid: expected an"),
+        (["db", "upgrade"], {"OEE_DATABASE_URL": "http://oee:s3cret@db/oee"}, "OEE_DATABASE_URL"),
+        (
+            ["simulate", "truth", "--machine", "X", "--from", "2026-11-20", "--to", "2026-11-21"],
+            {},
+            "--machine X: no such machine in ",
+        ),
+        (["demo"], {"OEE_PLANT_MODEL": "/nonexistent/plant.yaml"}, "/nonexistent/plant.yaml: "),
+    ],
+)
+def test_an_expected_error_is_one_line_and_exit_1(
+    args: list[str], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = oee(*args, env={"OEE_HOME": str(tmp_path), **env})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"oee: {message}")
+    assert result.stderr.count("\n") == 1 and "s3cret" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before anything started
+    debug = oee("--debug", *args, env={"OEE_HOME": str(tmp_path), **env})
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.splitlines()[-1] == result.stderr.strip()
+
+
+def test_a_usage_error_stays_argparse_s(tmp_path: Path) -> None:
+    result = oee("simulate", "truth", "--machine", "M1")
+    assert result.returncode == 2
+    assert "the following arguments are required: --from, --to" in result.stderr
+
+
+def test_a_mistyped_database_is_an_error_and_db_upgrade_create_creates_it(
+    oee_env: dict[str, str], server_url: str
+) -> None:
+    name = f"{database_name(oee_env['OEE_DATABASE_URL'])}_typo"
+    env = {**oee_env, "OEE_DATABASE_URL": with_database(oee_env["OEE_DATABASE_URL"], name)}
+    try:
+        refused = oee("db", "upgrade", env=env)
+        assert refused.returncode == 1
+        assert refused.stderr == (
+            f"oee: database {name} does not exist on server {server_name(server_url)};"
+            " create it, or run `oee db upgrade --create`\n"
+        )
+        assert not {name, f"{name}_dagster"} & _databases(server_url)
+        created = oee("db", "upgrade", "--create", env=env)
+        assert created.returncode == 0, created.stderr
+        assert {name, f"{name}_dagster"} <= _databases(server_url)
+    finally:
+        for database in (name, f"{name}_dagster"):
+            drop_database(server_url, database)
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"postgresql://oee:s3cret@127.0.0.1:{probe.getsockname()[1]}/oee"
+        result = oee("db", "upgrade", env={"OEE_DATABASE_URL": url, "OEE_HOME": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr.startswith("oee: cannot reach the database server 127.0.0.1:")
+    assert result.stderr.count("\n") == 1 and "s3cret" not in result.stderr
+
+
+def _databases(server_url: str) -> set[str]:
+    with psycopg.connect(server_url) as conn:
+        return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
 
 
 def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from oee_pipelines.services import ensure_database, prepare_dagster_home
+from oee_pipelines.services import dagster_instance_env, ensure_database, prepare_dagster_home
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name, with_database
 from tests.support.database import drop_database
@@ -37,7 +37,7 @@ def webserver(
 ) -> Iterator[int]:
     dagster_database = f"{database_name(database_url)}_dagster"
     dagster_url = with_database(database_url, dagster_database)
-    ensure_database(dagster_url)
+    ensure_database(dagster_url, create=True)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     dagster_home = prepare_dagster_home(tmp_path, dagster_url)  # the instance oee itself writes
     with (dagster_home / "dagster.yaml").open("a") as instance_config:
@@ -48,7 +48,12 @@ def webserver(
             "  class: DefaultRunCoordinator\n"
         )
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OEE_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        **dagster_instance_env(dagster_url),
+        "DAGSTER_HOME": str(dagster_home),
+        "OEE_DATABASE_URL": database_url,
+    }
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
@@ -75,12 +80,12 @@ def webserver(
 def test_a_materialization_launched_over_graphql_succeeds(webserver: int, database_url: str):
     client = DagsterGraphQLClient("127.0.0.1", port_number=webserver)
     run_id = client.submit_job_execution("oee_rollup_job")
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900  # two shared cores under load: a run can take minutes
     status = client.get_run_status(run_id)
     while status not in FINISHED and time.monotonic() < deadline:
         time.sleep(1)
         status = client.get_run_status(run_id)
-    assert status == DagsterRunStatus.SUCCESS
+    assert status == DagsterRunStatus.SUCCESS, status
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM curated.machine").fetchone() == (10,)
         assert conn.execute("SELECT count(*) FROM audit.sync_log").fetchone() == (1,)
