@@ -37,7 +37,11 @@ def build_definitions(settings: Settings, sources: Sequence[Source] = SOURCES) -
         schedules=[hourly_oee_rollup],
         sensors=[oee_rollup_automation],
         resources={
-            "warehouse": WarehouseResource(database_url=EnvVar("OEE_DATABASE_URL")),
+            "warehouse": WarehouseResource(
+                database_url=EnvVar("OEE_DATABASE_URL"),
+                clock_skew_s=settings.clock_skew_s,
+                earliest_timestamp=settings.earliest_timestamp.isoformat(),
+            ),
             "clock": ClockResource(),
             "dbt": dbt_resource(),
         },

@@ -10,7 +10,6 @@ from psycopg.rows import dict_row
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
-from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import running_services
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
@@ -59,7 +58,6 @@ Next:
 
 def run_demo(settings: Settings) -> int:
     """Materialize every asset into the warehouse, then print the summary; 0 on success."""
-    load_plant_model(settings.plant_model)  # a bad plant model fails here, before any run
     with running_services(settings) as services:
         prepare_dbt_manifest()
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")

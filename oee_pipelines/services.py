@@ -230,6 +230,9 @@ def prepare_dagster_home(path: Path, postgres_url: str) -> Path:
             "max_runtime_seconds": 6 * 3600,
             "poll_interval_seconds": 60,
         },
+        # Every source system is a pool of its own (`pool=` on its assets): at most two of its
+        # steps run at once across all runs, so a backfill cannot flood a plant's historian.
+        "concurrency": {"pools": {"default_limit": 2}},
         "telemetry": {"enabled": False},
     }
     header = "# Written by oee; set DAGSTER_HOME to use an instance configuration of your own.\n"

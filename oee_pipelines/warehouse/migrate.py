@@ -11,16 +11,29 @@ from string import Template
 import sqlalchemy as sa
 from alembic import command, op
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from oee_pipelines.warehouse.urls import sqlalchemy_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the warehouse schema up to `revision`."""
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration: what `upgrade` brings a warehouse to."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None, "the migrations folder holds no revision"
+    return head
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the warehouse schema up to `revision`."""
+    config = _config()
     engine = sa.create_engine(sqlalchemy_url(database_url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:

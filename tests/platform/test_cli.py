@@ -14,11 +14,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from oee_pipelines.settings import PROJECT_DIR
-from oee_pipelines.warehouse.migrate import MIGRATIONS_DIR
+from oee_pipelines.warehouse.migrate import head_revision
 from oee_pipelines.warehouse.urls import database_name, server_name, with_database
 from simulator import SimulatedPlant
 from tests.support.database import drop_database
@@ -84,13 +82,7 @@ def test_db_upgrade_is_idempotent(oee_env: dict[str, str]) -> None:
         assert result.returncode == 0, result.stderr
     with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:
         applied = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-    assert applied == [(_head_revision(),)]
-
-
-def _head_revision() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    assert applied == [(head_revision(),)]
 
 
 @pytest.mark.parametrize(

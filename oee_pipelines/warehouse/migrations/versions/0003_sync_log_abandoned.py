@@ -8,7 +8,7 @@ Create Date: 2026-11-30
 from oee_pipelines.warehouse.migrate import run_sql
 
 revision = "0003_sync_log_abandoned"
-down_revision = "0001_foundation"
+down_revision = "0002_dead_letters"
 branch_labels = None
 depends_on = None
 
