@@ -199,6 +199,8 @@ class MqttPlant:
         self._pending: dict[str, mqtt.MQTTMessageInfo] = {}
         self._shown: dict[str, Values] = {m: {} for m in [*self.devices, *self.json_topics]}
         self._rebirths: set[str] = set()
+        self.rebirth_requested = threading.Event()
+        """Set when a host asked an edge node for a rebirth; answered before the next message."""
         self._last_ts: dt.datetime | None = None
 
     def connect(self) -> None:
@@ -227,6 +229,7 @@ class MqttPlant:
             return
         if any(m.name == "Node Control/Rebirth" and m.boolean_value for m in metrics):
             self._rebirths.add(message.topic)
+            self.rebirth_requested.set()
 
     def close(self) -> None:
         """Disconnect cleanly (the broker discards the Wills)."""
@@ -284,6 +287,7 @@ class MqttPlant:
         return sent
 
     def _answer_rebirths(self, ts: dt.datetime) -> None:
+        self.rebirth_requested.clear()
         while self._rebirths:
             topic = self._rebirths.pop()
             node = next(n for n in self.edge_nodes if n.topic("NCMD") == topic)
