@@ -144,6 +144,44 @@ class MachineSignals:
             )
         return None
 
+    def resume(
+        self,
+        machine_id: str,
+        open_state: MachineStateRecord | None,
+        last_count_start: dt.datetime | None,
+        counters_then: Mapping[str, int],
+        readings_since: Iterable[TelemetryRecord],
+        rollovers: Mapping[str, int | None] | None = None,
+    ) -> list[ProductionCountRecord]:
+        """Continue after a restart from what this source wrote to the warehouse.
+
+        `open_state` is the machine's interval without an end; `last_count_start` the start of
+        its latest production_count row, `counters_then` the latest `good_count` and
+        `reject_count` telemetry values at or before it, and `readings_since` those tags'
+        telemetry after it, in time order (`rollovers` by tag, as the tag map says). Returns
+        the count rows the replay rewrites (same keys, same counts; new ones where readings were
+        committed without their rows). See `oee_pipelines.signals.counters`.
+        """
+        if open_state is not None:
+            self.states.resume(
+                machine_id, open_state.start_ts, open_state.state, open_state.reason_code
+            )
+        if last_count_start is None:
+            return []
+        counters = {_COUNTERS[SIGNALS[tag]]: value for tag, value in counters_then.items()}
+        self.counters.resume(machine_id, last_count_start, counters)  # type: ignore[arg-type]
+        rows: list[ProductionCountRecord] = []
+        for reading in readings_since:
+            if reading.value is not None:
+                rows += self.counters.reading(
+                    machine_id,
+                    _COUNTERS[SIGNALS[reading.tag]],  # type: ignore[index]
+                    reading.ts,
+                    int(reading.value),
+                    (rollovers or {}).get(reading.tag),
+                )
+        return rows
+
     def offline(self, ts: dt.datetime, bindings: Iterable[Binding], out: Rows) -> None:
         """The machines of `bindings` went offline at `ts`: an `offline` state, and their plain
         telemetry tags marked stale (a bad-quality row without a value)."""

@@ -6,8 +6,20 @@ import datetime as dt
 
 import pytest
 
-from oee_pipelines.signals import CounterTracker, counter_delta
-from oee_pipelines.warehouse.records import ProductionCountRecord
+from oee_pipelines.signals import (
+    SIMULATOR_STATE_CODES,
+    Binding,
+    CounterTracker,
+    MachineSignals,
+    Signal,
+    counter_delta,
+)
+from oee_pipelines.warehouse.records import (
+    MachineStateRecord,
+    ProductionCountRecord,
+    TelemetryRecord,
+)
+from realtime.source import Decoded
 
 T0 = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
 
@@ -110,3 +122,30 @@ def test_resume_and_replay_rewrite_the_same_rows() -> None:
     assert rows == expected
     assert sum(r.good_count for r in rows.values()) == 10
     assert sum(r.reject_count for r in rows.values()) == 3
+
+
+def test_machine_signals_resume_from_warehouse_rows() -> None:
+    """What the service hands over after a restart: the open state, the last count row's start,
+    the counters then, and the counter telemetry since (here a row was lost with the process)."""
+    signals = MachineSignals(SIMULATOR_STATE_CODES)
+    since = [
+        TelemetryRecord("M1", "good_count", at(10), 65530),
+        TelemetryRecord("M1", "reject_count", at(10), 3),
+        TelemetryRecord("M1", "good_count", at(20), 6),  # wrapped at 16 bits
+    ]
+    rows = signals.resume(
+        "M1",
+        MachineStateRecord("M1", at(0), None, "running"),
+        at(5),
+        {"good_count": 65500, "reject_count": 1},
+        since,
+        {"good_count": 65536},
+    )
+    assert rows == [
+        ProductionCountRecord("M1", at(5), at(10), 30, 0),
+        ProductionCountRecord("M1", at(5), at(10), 30, 2),
+        ProductionCountRecord("M1", at(10), at(20), 12, 0),
+    ]
+    out = Decoded()
+    signals.reading(Binding("M1", "state", Signal.STATE), at(25), 5, "good", out)
+    assert out.states[0] == MachineStateRecord("M1", at(0), at(25), "running")
