@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -42,6 +42,7 @@ from oee_pipelines.connectors.sparkplug import (
     encode_metric,
     encode_payload,
     ms_to_datetime,
+    parse_address,
     parse_payload,
     parse_topic,
     scalar,
@@ -349,21 +350,12 @@ class SparkplugSource:
 
 
 def _bd_seq(payload: Payload) -> int | None:
-    return next((m.long_value for m in payload.metrics if m.name == "bdSeq"), None)
+    return next((m.long_value or m.int_value for m in payload.metrics if m.name == "bdSeq"), None)
 
 
 def _device(parts: Topic) -> str:
     node = f"{NAMESPACE}/{parts.group}/{parts.edge_node}"
     return f"{node}/{parts.device}" if parts.device else node
-
-
-def parse_address(address: str) -> tuple[DeviceKey, str] | None:
-    """`spBv1.0/<group>/<N|D><type>/<edge>[/<device>]:<metric>` as its device key and metric."""
-    topic, separator, metric = address.partition(":")
-    parts = parse_topic(topic)
-    if not separator or not metric or parts is None or parts.message_type == "STATE":
-        return None
-    return (parts.group, parts.edge_node, parts.device), metric
 
 
 def _tag_bindings(
@@ -382,15 +374,3 @@ def _tag_bindings(
             owners.setdefault(device, set()).add(machine.id)
     machines = {device: ids.pop() for device, ids in owners.items() if len(ids) == 1}
     return tags, machines
-
-
-def sparkplug_devices(plant: PlantModel) -> Iterable[tuple[DeviceKey, str, dict[str, str]]]:
-    """(device, machine id, {tag: metric name}) of each machine published over Sparkplug."""
-    for _, _, machine in plant.machines():
-        by_device: dict[DeviceKey, dict[str, str]] = {}
-        for tag, mapping in machine.tag_map.get("mqtt", {}).items():
-            parsed = parse_address(mapping.address)
-            if parsed is not None:
-                by_device.setdefault(parsed[0], {})[tag] = parsed[1]
-        for device, metrics in by_device.items():
-            yield device, machine.id, metrics

@@ -27,6 +27,7 @@ from oee_pipelines.connectors.sparkplug import (
     Metric,
     encode_metric,
     encode_payload,
+    parse_address,
     parse_payload,
 )
 from oee_pipelines.plant_model import PlantModel
@@ -159,8 +160,6 @@ def json_message(ts: dt.datetime, value: int | str) -> bytes:
 
 def _plan(model: PlantModel) -> tuple[dict[str, tuple[EdgeNode, str]], dict[str, dict[str, str]]]:
     """Per Sparkplug machine its edge node and device; per JSON machine its topic by signal."""
-    from realtime.sparkplug import parse_address  # the address format is the host's
-
     nodes: dict[tuple[str, str], EdgeNode] = {}
     devices: dict[str, tuple[EdgeNode, str]] = {}
     topics: dict[str, dict[str, str]] = {}

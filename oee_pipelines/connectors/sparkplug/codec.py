@@ -63,6 +63,16 @@ def parse_topic(topic: str) -> Topic | None:
     return None
 
 
+def parse_address(address: str) -> tuple[tuple[str, str, str | None], str] | None:
+    """A tag-map address `spBv1.0/<group>/<NDATA|DDATA>/<edge node>[/<device>]:<metric>` as
+    ((group, edge node, device), metric), or None when it is not one."""
+    topic, separator, metric = address.partition(":")
+    parts = parse_topic(topic)
+    if not separator or not metric or parts is None or parts.message_type == "STATE":
+        return None
+    return (parts.group, parts.edge_node, parts.device), metric
+
+
 def ms_to_datetime(ms: int) -> dt.datetime:
     """A Sparkplug timestamp (milliseconds since the Unix epoch, UTC) as an aware datetime."""
     return _EPOCH + dt.timedelta(milliseconds=ms)
