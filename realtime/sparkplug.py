@@ -63,6 +63,7 @@ _RESERVED_PREFIXES = (
 )
 _RESERVED_NAMES = frozenset({"bdSeq"})
 
+_TOPIC_CACHE_SIZE = 100_000
 DeviceKey = tuple[str, str, str | None]
 """(group, edge node, device); device None is the edge node itself."""
 
@@ -109,7 +110,7 @@ class _Node:
     """The node's own session (key None) and one per device born since the NBIRTH."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Message:
     parts: Topic
     topic: str
@@ -138,6 +139,7 @@ class SparkplugSource:
         self._nodes: dict[tuple[str, str], _Node] = {}
         self._rebirth_asked: dict[tuple[str, str], dt.datetime] = {}
         self._state_ts: int | None = None
+        self._topics: dict[str, Topic | None] = {}
 
     # --- the host's own STATE ------------------------------------------------------------------
 
@@ -173,7 +175,11 @@ class SparkplugSource:
         if too_big is not None:
             out.dead_letters.append(too_big)
             return out, []
-        parts = parse_topic(topic)
+        parts = self._topics.get(topic)
+        if parts is None:
+            if len(self._topics) >= _TOPIC_CACHE_SIZE:  # a publisher inventing topics
+                self._topics.clear()
+            parts = self._topics[topic] = parse_topic(topic)
         if parts is None:
             out.dead_letters.append(self._letter(topic, payload, "not a Sparkplug B topic"))
             return out, []
