@@ -159,8 +159,8 @@ class SparkplugSource:
         return [f"{NAMESPACE}/{g}/#" for g in groups] if groups else [f"{NAMESPACE}/#"]
 
     def will(self) -> Outgoing:
-        """STATE offline, with the timestamp that the next online STATE carries (spec 3.0)."""
-        self._state_ts = None
+        """STATE offline, with the timestamp that every online STATE of this process carries
+        (spec 3.0: the Will registered once must match the births after each reconnection)."""
         return self._state(online=False)
 
     def on_connect(self) -> Sequence[Outgoing]:
