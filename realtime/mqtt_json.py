@@ -20,14 +20,13 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oee_pipelines.connectors.mqtt import TELEMETRY, oversized
-from oee_pipelines.plant_model import PlantModel, load_plant_model
-from oee_pipelines.settings import Settings
+from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.signals import Binding, SignalConfig, Value
 from oee_pipelines.warehouse.records import DeadLetter
 from realtime.source import Decoded, Outgoing
@@ -232,10 +231,3 @@ def _quality(quality: Any) -> str:
     if isinstance(quality, int) and not isinstance(quality, bool) and 0 <= quality <= 255:
         return "good" if quality >= 192 else "uncertain" if quality >= 64 else "bad"
     raise _Rejected(f"quality {quality!r} is not good/uncertain/bad or an OPC code 0-255")
-
-
-def source_from_config(options: Mapping[str, Any], settings: Settings) -> MqttJsonSource:
-    """The source as `oee realtime run` builds it: its section of the realtime configuration
-    (`sources.mqtt_json`) and the plant model of the settings."""
-    config = MqttJsonConfig.from_options("sources.mqtt_json", options)
-    return MqttJsonSource(load_plant_model(settings.plant_model), config)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -47,8 +47,7 @@ from oee_pipelines.connectors.sparkplug import (
     parse_topic,
     scalar,
 )
-from oee_pipelines.plant_model import PlantModel, load_plant_model
-from oee_pipelines.settings import Settings
+from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.signals import Binding, SignalConfig
 from oee_pipelines.warehouse.records import DeadLetter
 from realtime.source import Decoded, Outgoing
@@ -381,10 +380,3 @@ def _tag_bindings(
             owners.setdefault(device, set()).add(machine.id)
     machines = {device: ids.pop() for device, ids in owners.items() if len(ids) == 1}
     return tags, machines
-
-
-def source_from_config(options: Mapping[str, Any], settings: Settings) -> SparkplugSource:
-    """The source as `oee realtime run` builds it: its section of the realtime configuration
-    (`sources.sparkplug`) and the plant model of the settings."""
-    config = SparkplugConfig.from_options("sources.sparkplug", options)
-    return SparkplugSource(load_plant_model(settings.plant_model), config)

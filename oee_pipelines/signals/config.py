@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from oee_pipelines.errors import ConfigError
 from oee_pipelines.signals.routing import MachineSignals, Plausibility
 from oee_pipelines.vocabulary import MachineState
 
@@ -45,15 +42,3 @@ class SignalConfig(BaseModel):
 
     def machine_signals(self) -> MachineSignals:
         return MachineSignals(self.state_codes)
-
-    @classmethod
-    def from_options(cls, section: str, options: Mapping[str, Any]) -> Self:
-        """The settings of one source from its section of a configuration file."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ConfigError(f"{section}: {problems}") from exc

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
-from oee_pipelines.errors import ConfigError
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse.records import (
     MachineStateRecord,
     ProductionCountRecord,
     TelemetryRecord,
 )
-from realtime.mqtt_json import MqttJsonConfig, MqttJsonSource, TopicPattern, source_from_config
+from realtime.mqtt_json import MqttJsonConfig, MqttJsonSource, TopicPattern
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
 DEBURR = "BER-L2-DEBURR"
@@ -148,12 +145,3 @@ def test_configured_field_names(plant: PlantModel) -> None:
     assert decoded.telemetry == [
         TelemetryRecord(DEBURR, "spindle_vibration", at(3), 7, None, "mm/s", "bad")
     ]
-
-
-def test_built_from_its_section_of_the_realtime_configuration(plant_model_path: Path) -> None:
-    settings = Settings(None, None, Path("."), plant_model_path, 7, 3)
-    options = {"patterns": [{"pattern": "site/{site}/{line}/{machine}/{tag}"}], "value_field": "v"}
-    source = source_from_config(options, settings)
-    assert source.subscriptions()[0] == "site/+/+/+/+"
-    with pytest.raises(ConfigError, match=r"sources.mqtt_json: patterns.0.pattern: .* no \{tag\}"):
-        source_from_config({"patterns": [{"pattern": "a/{machine}"}]}, settings)

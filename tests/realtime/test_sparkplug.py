@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -16,15 +15,13 @@ from oee_pipelines.connectors.sparkplug import (
     encode_payload,
     parse_payload,
 )
-from oee_pipelines.errors import ConfigError
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse.records import (
     MachineStateRecord,
     ProductionCountRecord,
     TelemetryRecord,
 )
-from realtime.sparkplug import SparkplugConfig, SparkplugSource, source_from_config
+from realtime.sparkplug import SparkplugConfig, SparkplugSource
 from simulator.servers.mqtt import EdgeNode
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
@@ -283,14 +280,3 @@ def test_host_state_and_its_will(host: SparkplugSource) -> None:
     assert host.subscriptions() == ["spBv1.0/#"]
     decoded, answers = host.decode(birth.topic, birth.payload, at(0))  # our own, echoed back
     assert len(decoded) == 0 and answers == []
-
-
-def test_built_from_its_section_of_the_realtime_configuration(plant_model_path: Path) -> None:
-    settings = Settings(None, None, Path("."), plant_model_path, 7, 3)
-    host = source_from_config({"host_id": "plant-a", "group_ids": ["BER"]}, settings)
-    assert host.subscriptions() == ["spBv1.0/BER/#"]
-    assert host.state_topic == "spBv1.0/STATE/plant-a"
-    with pytest.raises(ConfigError, match="sources.sparkplug: host_id: String should match"):
-        source_from_config({"host_id": "a/b"}, settings)
-    with pytest.raises(ConfigError, match="sources.sparkplug: colour: Extra inputs"):
-        source_from_config({"colour": "red"}, settings)
