@@ -197,7 +197,11 @@ class SparkplugSource:
             out.dead_letters.append(self._letter(topic, payload, str(exc)))
             return out, []
         answers: list[Outgoing] = []
-        handler(self, _Message(parts, topic, payload, message, received_at), out, answers)
+        try:
+            handler(self, _Message(parts, topic, payload, message, received_at), out, answers)
+        except Exception as exc:  # noqa: BLE001  a payload no check foresaw: keep it, go on
+            reason = f"cannot decode {kind}: {type(exc).__name__}: {exc}"
+            return Decoded(dead_letters=[self._letter(topic, payload, reason)]), answers
         return out, answers
 
     def _nbirth(self, m: _Message, out: Decoded, answers: list[Outgoing]) -> None:
@@ -255,7 +259,12 @@ class SparkplugSource:
         node = self._sequenced(m, out, answers)
         session = node.sessions.pop(m.parts.device, None) if node is not None else None
         if session is not None:
-            ts = ms_to_datetime(m.payload.timestamp) if m.payload.timestamp else m.received_at
+            try:
+                ts = ms_to_datetime(m.payload.timestamp) if m.payload.timestamp else None
+            except PayloadError:
+                ts = None
+            if ts is None or self._plausibility.problem(ts, m.received_at):
+                ts = m.received_at  # the device is dead either way; its clock is not trusted
             self.signals.offline(ts, session.bindings(), out)
 
     def _ndeath(self, m: _Message, out: Decoded, answers: list[Outgoing]) -> None:
@@ -313,8 +322,11 @@ class SparkplugSource:
             ms = metric.timestamp or payload_ms
             if ms != last_ms:
                 last_ms = ms
-                ts = ms_to_datetime(ms) if ms else received_at
-                late = problem_of(ts, received_at)
+                try:
+                    ts = ms_to_datetime(ms) if ms else received_at
+                    late = problem_of(ts, received_at)
+                except PayloadError as exc:
+                    late = str(exc)
             try:
                 if late is not None:
                     raise PayloadError(late)

@@ -280,3 +280,26 @@ def test_host_state_and_its_will(host: SparkplugSource) -> None:
     assert host.subscriptions() == ["spBv1.0/#"]
     decoded, answers = host.decode(birth.topic, birth.payload, at(0))  # our own, echoed back
     assert len(decoded) == 0 and answers == []
+
+
+def test_mangled_payloads_never_raise(host: SparkplugSource, node: EdgeNode) -> None:
+    """Every byte flipped, dropped or doubled in a valid DDATA: each decodes or is dead-lettered
+    (in the sample below some of each), and the host goes on decoding the next message."""
+    born(host, node)
+    metrics = [
+        encode_metric(DataType.UInt32, 101, alias=node.alias("PACKER", "good_count")),
+        encode_metric(
+            DataType.UInt32, 3, alias=node.alias("PACKER", "reject_count"), timestamp_ms=ms(1)
+        ),
+    ]
+    valid = encode_payload(metrics, ms(1), seq=2)
+    outcomes = set()
+    for index in range(len(valid)):
+        for mangled in (
+            valid[:index] + bytes([valid[index] ^ 0xFF]) + valid[index + 1 :],
+            valid[:index] + valid[index + 1 :],
+            valid[:index] + valid[index : index + 1] * 2 + valid[index + 1 :],
+        ):
+            decoded, _ = host.decode(DDATA, mangled, at(2))
+            outcomes.add((bool(decoded.telemetry), bool(decoded.dead_letters)))
+    assert (False, True) in outcomes and (True, False) in outcomes

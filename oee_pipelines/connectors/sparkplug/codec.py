@@ -75,7 +75,10 @@ def parse_address(address: str) -> tuple[tuple[str, str, str | None], str] | Non
 
 def ms_to_datetime(ms: int) -> dt.datetime:
     """A Sparkplug timestamp (milliseconds since the Unix epoch, UTC) as an aware datetime."""
-    return _EPOCH + dt.timedelta(milliseconds=ms)
+    try:
+        return _EPOCH + dt.timedelta(milliseconds=ms)
+    except OverflowError:
+        raise PayloadError(f"timestamp {ms} ms is out of range") from None
 
 
 def parse_payload(data: bytes, max_inflated_bytes: int) -> Payload:
