@@ -20,6 +20,7 @@ same counts. It holds when each batch's counter telemetry is committed no later 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,7 +43,7 @@ def counter_delta(previous: int, value: int, rollover: int | None) -> int:
 @dataclass(slots=True)
 class _Machine:
     last_ts: dt.datetime
-    values: dict[str, int] = field(default_factory=dict)
+    values: dict[Counter, int] = field(default_factory=dict)
     row: list | None = None
     """[start, good, reject] of the row that ends at last_ts, if this run emitted it."""
     pending: list[int] = field(default_factory=lambda: [0, 0])
@@ -55,7 +56,7 @@ class CounterTracker:
     def __init__(self) -> None:
         self._machines: dict[str, _Machine] = {}
 
-    def resume(self, machine_id: str, at: dt.datetime, readings: dict[Counter, int]) -> None:
+    def resume(self, machine_id: str, at: dt.datetime, readings: Mapping[Counter, int]) -> None:
         """Continue from the counters' values as of `at` (see the module docstring)."""
         self._machines[machine_id] = _Machine(at, dict(readings))
 

@@ -14,7 +14,7 @@ from enum import IntEnum
 from typing import Protocol
 
 from oee_pipelines.plant_model import TagMapping
-from oee_pipelines.signals.counters import CounterTracker
+from oee_pipelines.signals.counters import Counter, CounterTracker
 from oee_pipelines.signals.states import StateCodes, StateTracker
 from oee_pipelines.vocabulary import MachineState
 from oee_pipelines.warehouse.records import (
@@ -50,7 +50,7 @@ SIGNALS: dict[str, Signal] = {
 }
 """The tag names in a plant model's tag map that are signals rather than plain telemetry."""
 
-_COUNTERS = {Signal.GOOD: "good", Signal.REJECT: "reject"}
+_COUNTERS: dict[Signal, Counter] = {Signal.GOOD: "good", Signal.REJECT: "reject"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +106,15 @@ class MachineSignals:
     ) -> str | None:
         """Append the rows of one reading to `out`; a problem (an unknown state code, a counter
         that is not a whole number) is returned for the caller to dead-letter."""
-        if value.__class__ is str:
-            out.telemetry.append(
-                TelemetryRecord(
-                    binding.machine_id, binding.tag, ts, None, value, binding.unit, quality
-                )  # type: ignore[arg-type]
-            )
+        if isinstance(value, str):
+            number, text = None, value
         else:
-            out.telemetry.append(
-                TelemetryRecord(
-                    binding.machine_id, binding.tag, ts, value, None, binding.unit, quality
-                )  # type: ignore[arg-type]
+            number, text = value, None
+        out.telemetry.append(
+            TelemetryRecord(
+                binding.machine_id, binding.tag, ts, number, text, binding.unit, quality
             )
+        )
         signal = binding.signal
         if not signal or value is None or quality != "good":
             return None
@@ -140,7 +137,7 @@ class MachineSignals:
                 _COUNTERS[signal],
                 ts,
                 int(value),
-                binding.rollover,  # type: ignore[index]
+                binding.rollover,
             )
         return None
 
@@ -169,13 +166,13 @@ class MachineSignals:
         if last_count_start is None:
             return []
         counters = {_COUNTERS[SIGNALS[tag]]: value for tag, value in counters_then.items()}
-        self.counters.resume(machine_id, last_count_start, counters)  # type: ignore[arg-type]
+        self.counters.resume(machine_id, last_count_start, counters)
         rows: list[ProductionCountRecord] = []
         for reading in readings_since:
             if reading.value is not None:
                 rows += self.counters.reading(
                     machine_id,
-                    _COUNTERS[SIGNALS[reading.tag]],  # type: ignore[index]
+                    _COUNTERS[SIGNALS[reading.tag]],
                     reading.ts,
                     int(reading.value),
                     (rollovers or {}).get(reading.tag),

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from oee_pipelines.vocabulary import MACHINE_STATES, MachineState
 from oee_pipelines.warehouse.records import MachineStateRecord
 
-_UNCHANGED = object()
-
 
 @dataclass(slots=True)
 class _Open:
@@ -33,7 +31,7 @@ class StateCodes:
     """
 
     def __init__(self, codes: Mapping[str, MachineState]) -> None:
-        unknown = sorted(set(codes.values()) - MACHINE_STATES)
+        unknown = sorted(set(codes.values()).difference(MACHINE_STATES))
         if unknown:
             raise ValueError(f"state codes map onto unknown states: {', '.join(unknown)}")
         self._codes: dict[str, str] = {state: state for state in MACHINE_STATES}
@@ -62,32 +60,36 @@ class StateTracker:
 
     def state(self, machine_id: str, ts: dt.datetime, state: str) -> list[MachineStateRecord]:
         """A state reading; a new state at a later instant starts without a reason."""
-        return self._change(machine_id, ts, state, _UNCHANGED)
+        return self._change(machine_id, ts, state, None, reason_given=False)
 
     def reason(
         self, machine_id: str, ts: dt.datetime, reason_code: str | None
     ) -> list[MachineStateRecord]:
         """A reason-code reading: the same state for another reason is another interval."""
-        return self._change(machine_id, ts, None, reason_code)
+        return self._change(machine_id, ts, None, reason_code, reason_given=True)
 
     def _change(
-        self, machine_id: str, ts: dt.datetime, state: str | None, reason: object
+        self,
+        machine_id: str,
+        ts: dt.datetime,
+        state: str | None,
+        reason: str | None,
+        reason_given: bool,
     ) -> list[MachineStateRecord]:
         current = self._open.get(machine_id)
         if current is None:
             if state is None:
-                self._early_reasons[machine_id] = (ts, reason)  # type: ignore[assignment]
+                self._early_reasons[machine_id] = (ts, reason)
                 return []
             early_ts, early_reason = self._early_reasons.pop(machine_id, (None, None))
-            if reason is _UNCHANGED:
+            if not reason_given:
                 reason = early_reason if early_ts == ts else None
-            opened = _Open(ts, state, reason)  # type: ignore[arg-type]
-            self._open[machine_id] = opened
-            return [MachineStateRecord(machine_id, ts, None, opened.state, opened.reason_code)]
+            self._open[machine_id] = _Open(ts, state, reason)
+            return [MachineStateRecord(machine_id, ts, None, state, reason)]
         if ts < current.start:  # late reading: the intervals after it are already written
             return []
         new_state = current.state if state is None else state
-        if reason is not _UNCHANGED:
+        if reason_given:
             new_reason = reason
         elif ts == current.start or new_state == current.state:
             new_reason = current.reason_code
@@ -103,6 +105,6 @@ class StateTracker:
                 )
             )
             current.start = ts
-        current.state, current.reason_code = new_state, new_reason  # type: ignore[assignment]
-        records.append(MachineStateRecord(machine_id, ts, None, new_state, new_reason))  # type: ignore[arg-type]
+        current.state, current.reason_code = new_state, new_reason
+        records.append(MachineStateRecord(machine_id, ts, None, new_state, new_reason))
         return records

@@ -125,10 +125,10 @@ def scalar(metric: Metric, datatype: int) -> int | float | str | None:
             return ms_to_datetime(value).isoformat()
         return value
     if field == "double_value" or field == "float_value":
-        value = metric.double_value if field == "double_value" else metric.float_value
-        if not math.isfinite(value):
-            raise PayloadError(f"non-finite value {value}")
-        return value
+        number = metric.double_value if field == "double_value" else metric.float_value
+        if not math.isfinite(number):
+            raise PayloadError(f"non-finite value {number}")
+        return number
     if field == "boolean_value":
         return 1 if metric.boolean_value else 0
     if field == "string_value":
