@@ -2,16 +2,25 @@
 
 The manifest is made by `oee` (demo, ui) and by the test script before the code location is
 loaded, never at import: code servers and run workers import the definitions many times.
+
+dbt keeps the parse in `partial_parse.msgpack` and throws it away whenever the connection in the
+profile differs from the one the parse saw ("profile has changed"), re-parsing the whole project
+before every build. So the parse and every build point the profile at the same warehouse, through
+`dbt_profile_env`, and the manifest names the real database.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
 from oee_pipelines.settings import DBT_PROJECT_DIR
+from oee_pipelines.warehouse.urls import dbt_env
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -26,7 +35,32 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
-def prepare_dbt_manifest() -> Path:
-    """Parse the dbt project into its manifest (`dbt parse`: no database connection needed)."""
-    dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+@contextmanager
+def dbt_profile_env(database_url: str | None) -> Iterator[None]:
+    """Point dbt's profile (`dbt_oee/profiles.yml`) at this warehouse while a dbt command starts.
+
+    The variables go to the dbt process through the environment, never its command line. With no
+    URL the profile keeps its defaults.
+    """
+    variables = dbt_env(database_url) if database_url else {}
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def prepare_dbt_manifest(database_url: str | None = None) -> Path:
+    """Parse the dbt project into its manifest (`dbt parse`: no database connection needed).
+
+    The profile points at `database_url`, else at `OEE_DATABASE_URL`: the warehouse that the
+    builds of this process will use, so that they reuse this parse instead of repeating it.
+    """
+    with dbt_profile_env(database_url or os.environ.get("OEE_DATABASE_URL")):
+        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
     return dbt_project.manifest_path

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dagster import Definitions, EnvVar, definitions
 
 from assets.curated import definitions as curated
-from assets.oee.assets import oee_dbt_models
+from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
 from oee_pipelines.dbt_project import dbt_resource
@@ -35,6 +35,7 @@ def build_definitions(settings: Settings, sources: Sequence[Source] = SOURCES) -
     platform = Definitions(
         assets=[oee_dbt_models],
         schedules=[hourly_oee_rollup],
+        sensors=[oee_rollup_automation],
         resources={
             "warehouse": WarehouseResource(database_url=EnvVar("OEE_DATABASE_URL")),
             "clock": ClockResource(),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 from dagster import ConfigurableResource
@@ -12,7 +9,6 @@ from psycopg_pool import ConnectionPool
 from pydantic import Field
 
 from oee_pipelines.warehouse import WarehouseWriter, open_pool
-from oee_pipelines.warehouse.urls import dbt_env
 
 
 @cache
@@ -31,18 +27,3 @@ class WarehouseResource(ConfigurableResource):
 
     def writer(self) -> WarehouseWriter:
         return WarehouseWriter(self.pool)
-
-    @contextmanager
-    def dbt_environment(self) -> Iterator[None]:
-        """Point dbt's profile at this warehouse while a dbt command is started."""
-        variables = dbt_env(self.database_url)
-        saved = {name: os.environ.get(name) for name in variables}
-        os.environ.update(variables)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value

@@ -1,32 +1,142 @@
-"""The dbt project `dbt_oee`: shift calendar and OEE rollups, built in the warehouse."""
+"""The dbt project `dbt_oee`: staging views, the shift calendar and the OEE rollups, built in the
+warehouse as one Dagster multi-asset (keys and groups: `assets/oee/translator.py`)."""
 
+import datetime as dt
+import io
+import json
 from collections.abc import Iterator, Mapping
+from contextlib import redirect_stdout
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    Config,
+    DagsterLogManager,
+    DefaultSensorStatus,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+)
+from dagster_dbt import DbtCliResource, dbt_assets
+from psycopg import sql
+from pydantic import Field, field_validator
 
-from oee_pipelines.dbt_project import dbt_project
-from resources import WarehouseResource
+from assets.oee.translator import OeeDbtTranslator
+from oee_pipelines.dbt_project import dbt_profile_env, dbt_project
+from resources import ClockResource, WarehouseResource
+
+COLUMNS_SQL = """
+SELECT attname, format_type(atttypid, atttypmod), col_description(attrelid, attnum)
+FROM pg_attribute
+WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped
+ORDER BY attnum
+"""
 
 
-class OeeDbtTranslator(DagsterDbtTranslator):
-    """Sources and models share one key space, `curated/<table>`, so the tables that the
-    Python assets write are the very nodes the dbt models read: one lineage graph.
-    """
+class OeeRollupConfig(Config):
+    now: str | None = Field(
+        default=None,
+        description="The instant the rollups take as now, ISO 8601 with its offset (e.g. "
+        "2026-11-23T06:10:00+00:00): shifts begun by then, the one in progress cut there. "
+        "Unset: the clock resource's pinned now, else the database's now().",
+    )
 
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        return AssetKey(["curated", dbt_resource_props["name"]])
+    @field_validator("now")
+    @classmethod
+    def _instant_with_offset(cls, now: str | None) -> str | None:
+        if now is not None and dt.datetime.fromisoformat(now).utcoffset() is None:
+            raise ValueError("now needs a UTC offset, e.g. 2026-11-23T06:10:00+00:00")
+        return now
 
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return "oee"
+    def dbt_args(self, clock: ClockResource) -> list[str]:
+        """`--vars` for a now pinned by this run, else by the clock. A build without vars
+        reuses the prepared parse; dbt re-parses the project when the vars change, so an
+        unpinned run passes none (and never the clock's real now)."""
+        pinned = self.now or clock.pinned
+        if pinned is None:
+            return []
+        instant = dt.datetime.fromisoformat(pinned).astimezone(dt.UTC)
+        return ["--vars", json.dumps({"oee_now": instant.isoformat()})]
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=OeeDbtTranslator())
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=OeeDbtTranslator(),
+)
 def oee_dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    config: OeeRollupConfig,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> Iterator[Any]:
-    """Build (run and test) the selected dbt models against the warehouse."""
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+    """Build (run and test) the selected dbt models against the warehouse; each table reports
+    its row count and each model its columns with their types and comments."""
+    with dbt_profile_env(warehouse.database_url):
+        invocation = dbt.cli(["build", *config.dbt_args(clock)], context=context)
+    for event in _into_run_log(invocation.stream(), context.log):
+        if isinstance(event, Output):
+            node = invocation.manifest["nodes"][event.metadata["unique_id"].value]
+            event = event.with_metadata({**event.metadata, **table_metadata(warehouse, node)})
+        yield event
+
+
+oee_rollup_automation = AutomationConditionSensorDefinition(
+    "oee_rollup_automation",
+    target=AssetSelection.assets(oee_dbt_models),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Rolls up what changed upstream (a backfill, a late file) without waiting for "
+    "the hourly schedule, once the blocking checks of the inputs passed.",
+)
+
+
+def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dict[str, Any]:
+    """Row count (tables only: counting a view runs its query) and column schema of a built
+    model, read from the warehouse the run wrote to, with the comments that persist_docs wrote.
+    """
+    name = sql.Identifier(node["schema"], node["alias"])
+    with warehouse.pool.connection() as conn:
+        columns = conn.execute(COLUMNS_SQL, (name.as_string(conn),)).fetchall()
+        metadata: dict[str, Any] = {
+            "dagster/column_schema": MetadataValue.table_schema(
+                TableSchema(
+                    columns=[
+                        TableColumn(name=column, type=type_, description=description)
+                        for column, type_, description in columns
+                    ]
+                )
+            )
+        }
+        if node["config"]["materialized"] != "view":
+            count = sql.SQL("SELECT count(*) FROM {}").format(name)
+            metadata["dagster/row_count"] = conn.execute(count).fetchone()[0]
+    return metadata
+
+
+class _RunLog(io.TextIOBase):
+    """A stdout whose lines go to the run's log: dagster-dbt echoes dbt's console to stdout,
+    which would otherwise reach the terminal of `oee demo`."""
+
+    def __init__(self, log: DagsterLogManager) -> None:
+        self._log = log
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                self._log.debug(line)
+        return len(text)
+
+
+def _into_run_log(events: Iterator[Any], log: DagsterLogManager) -> Iterator[Any]:
+    """The events, with whatever producing each one prints sent to the run's log."""
+    run_log = _RunLog(log)
+    while True:
+        with redirect_stdout(run_log):
+            event = next(events, None)
+        if event is None:
+            return
+        yield event

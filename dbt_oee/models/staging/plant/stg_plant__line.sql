@@ -1,0 +1,5 @@
+select
+    line_id,
+    site_id,
+    name as line_name
+from {{ source('plant', 'line') }}

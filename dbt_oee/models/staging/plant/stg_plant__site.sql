@@ -1,0 +1,5 @@
+select
+    site_id,
+    name as site_name,
+    timezone
+from {{ source('plant', 'site') }}

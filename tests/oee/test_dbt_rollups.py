@@ -1,0 +1,155 @@
+"""The dbt rollups as a function of their inputs: now pinned by the run, the shift calendar bounded
+by the machine data, and the dbt assets reporting what they built."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from dagster import ExecuteInProcessResult, TableSchemaMetadataValue, materialize
+from psycopg.rows import dict_row
+
+from assets.oee.assets import OeeRollupConfig, oee_dbt_models
+from oee_pipelines.dbt_project import dbt_resource
+from oee_pipelines.plant_model import PlantModel
+from oee_pipelines.warehouse.urls import database_name
+from resources import ClockResource, WarehouseResource
+from simulator import SimulatedPlant
+from tests.support.database import create_database, drop_database
+from tests.support.pipeline import SEED, materialize_unpartitioned
+
+# A Monday morning (UTC): Berlin's early shift has run for 70 minutes, Chicago had no Sunday.
+MONDAY_0610 = dt.datetime(2026, 11, 23, 6, 10, tzinfo=dt.UTC)
+MEASURES = (
+    "planned_production_s", "run_s", "planned_downtime_s", "unplanned_downtime_s", "ideal_run_s",
+    "total_count", "good_count", "reject_count", "availability", "performance", "quality", "oee",
+)  # fmt: skip
+
+
+def _materialize(database_url: str, days: int) -> ExecuteInProcessResult:
+    """Everything, with `days` of history up to MONDAY_0610 and the rollups as of then."""
+    now = MONDAY_0610.isoformat()
+    run_config = {"ops": {"simulator_history": {"config": {"days": days}}}}
+    result = materialize_unpartitioned(database_url, now, run_config)
+    assert result.success
+    return result
+
+
+def _rebuild_rollups(database_url: str) -> None:
+    """The dbt models alone, as the automation or the hourly schedule rebuilds them."""
+    resources = {
+        "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(pinned=MONDAY_0610.isoformat()),
+        "dbt": dbt_resource(),
+    }
+    assert materialize([oee_dbt_models], resources=resources).success
+
+
+def _rows(database_url: str, query: str, params: tuple = ()) -> list[dict]:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+@pytest.fixture(scope="module")
+def monday(
+    server_url: str, template_url: str, dbt_manifest
+) -> Iterator[tuple[str, ExecuteInProcessResult]]:
+    """Two days of history up to Monday 06:10 UTC, rolled up with now pinned to that instant."""
+    url = create_database(server_url, template=database_name(template_url))
+    try:
+        yield url, _materialize(url, days=2)
+    finally:
+        drop_database(server_url, database_name(url))
+
+
+def test_pinned_now_rolls_up_to_that_instant_whatever_the_wall_clock(
+    monday, plant: PlantModel
+) -> None:
+    url, _ = monday
+    rows = _rows(url, "SELECT * FROM curated.oee_machine_shift ORDER BY machine_id, period_start")
+    assert max(row["period_end"] for row in rows) == MONDAY_0610
+    in_progress = {row["machine_id"] for row in rows if row["period_end"] == MONDAY_0610}
+    berlin = {machine.id for site, _, machine in plant.machines() if site.id == "BER"}
+    assert in_progress == berlin  # Berlin's early shift began at 05:00 UTC; Chicago's at 13:00
+    truth_plant = SimulatedPlant(plant, seed=SEED)
+    for row in rows:
+        truth = truth_plant.truth(row["machine_id"], row["period_start"], row["period_end"])
+        for measure in MEASURES:
+            assert row[measure] == pytest.approx(getattr(truth, measure), rel=1e-9, abs=1e-6), (
+                f"{row['machine_id']} {row['period_start']}: {measure}"
+            )
+    lines = _rows(url, "SELECT line_id, period_start FROM curated.oee_line_shift")
+    assert len(lines) == len({(row["line_id"], row["period_start"]) for row in rows})
+
+
+def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) -> None:
+    url, result = monday
+    materializations = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.asset_materializations_for_node("oee_dbt_models")
+    }
+    for table in ("curated/shift", "curated/oee_machine_shift", "curated/oee_line_shift"):
+        metadata = materializations[table]
+        relation = table.replace("/", ".")
+        assert (
+            metadata["dagster/row_count"].value
+            == _rows(url, f"SELECT count(*) AS n FROM {relation}")[0]["n"]
+            > 0
+        )
+        schema = metadata["dagster/column_schema"]
+        assert isinstance(schema, TableSchemaMetadataValue)
+        columns = _rows(
+            url,
+            "SELECT column_name, col_description(%s::regclass, ordinal_position) AS comment"
+            " FROM information_schema.columns WHERE table_schema || '.' || table_name = %s"
+            " ORDER BY ordinal_position",
+            (relation, relation),
+        )
+        assert [c.name for c in schema.schema.columns] == [c["column_name"] for c in columns]
+        assert all(c["comment"] for c in columns), relation  # persist_docs wrote every column
+        assert [c.description for c in schema.schema.columns] == [c["comment"] for c in columns]
+    assert (
+        len(materializations["curated/oee_machine_shift"]["dagster/column_schema"].schema.columns)
+        == 19
+    )
+    # Views report their columns but are not counted: counting a view runs its query.
+    view = materializations["staging/stg_machine_data__machine_state"]
+    assert "dagster/row_count" not in view and "dagster/column_schema" in view
+
+
+def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
+    server_url: str, template_url: str, dbt_manifest
+) -> None:
+    url = create_database(server_url, template=database_name(template_url))
+    try:
+        _materialize(url, days=1)
+        before = _rows(
+            url, "SELECT * FROM curated.oee_machine_shift ORDER BY machine_id, period_start"
+        )
+        shifts = _rows(url, "SELECT count(*) AS n FROM curated.shift")[0]["n"]
+        with psycopg.connect(url) as conn:  # as a PLC with a reset clock would report it
+            conn.execute(
+                "INSERT INTO curated.machine_state (machine_id, start_ts, end_ts, state, source)"
+                " VALUES ('BER-L1-FILLER', '1970-01-01 00:00+00', '1970-01-01 01:00+00',"
+                " 'running', 'plc')"
+            )
+        _rebuild_rollups(url)
+        after = _rows(
+            url, "SELECT * FROM curated.oee_machine_shift ORDER BY machine_id, period_start"
+        )
+        assert _rows(url, "SELECT count(*) AS n FROM curated.shift")[0]["n"] == shifts <= 3 * 6
+        assert after == before
+    finally:
+        drop_database(server_url, database_name(url))
+
+
+def test_now_must_carry_its_offset_and_goes_to_dbt_in_utc() -> None:
+    with pytest.raises(ValueError, match="UTC offset"):
+        OeeRollupConfig(now="2026-11-23T06:10:00")
+    utc = ["--vars", '{"oee_now": "2026-11-23T06:10:00+00:00"}']
+    assert OeeRollupConfig(now="2026-11-23T07:10:00+01:00").dbt_args(ClockResource()) == utc
+    clock = ClockResource(pinned="2026-11-23T00:10:00-06:00")
+    assert OeeRollupConfig().dbt_args(clock) == utc  # the run's config first, then the clock
+    assert OeeRollupConfig().dbt_args(ClockResource()) == []  # the prepared parse stays valid
