@@ -56,7 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     truth.add_argument("--from", dest="start", required=True, type=_instant)
     truth.add_argument("--to", dest="end", required=True, type=_instant)
     truth.set_defaults(handler=_simulate_truth)
+
+    realtime = commands.add_parser("realtime", help="the realtime ingest service")
+    realtime_run = realtime.add_subparsers(title="realtime commands", required=True).add_parser(
+        "run", help="ingest from the configured sources until SIGTERM/SIGINT, then flush"
+    )
+    realtime_run.add_argument("--config", type=Path, help="default: config/realtime.yaml")
+    realtime_run.set_defaults(handler=lambda args, settings: _realtime_run(args.config, settings))
     return parser
+
+
+def _realtime_run(config: Path | None, settings: Settings) -> int:
+    from realtime.service import run
+
+    return run(config, settings)
 
 
 def _instant(text: str) -> dt.datetime:
