@@ -114,7 +114,6 @@ class MqttConnector:
     async def run(self, intake: Intake, disconnect: asyncio.Event) -> None:
         """Connect (and reconnect) until `disconnect` is set; the intake is closed before that."""
         self._intake = intake
-        self._metrics.set_connected(self.name, False)
         client = self._client()
         client.loop_start()
         try:
@@ -149,6 +148,7 @@ class MqttConnector:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         properties = None
         if v5:
             properties = Properties(PacketTypes.CONNECT)
@@ -190,7 +190,6 @@ class MqttConnector:
             client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
         else:
             client.subscribe([(f, 1) for f in filters])
-        self._metrics.set_connected(self.name, True)
         log(
             logging.INFO,
             "mqtt.connected",
@@ -199,6 +198,14 @@ class MqttConnector:
             session_present=flags.session_present,
             subscriptions=",".join(filters),
         )
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """Connected for good once the broker has accepted the subscriptions."""
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log(logging.ERROR, "mqtt.subscription_refused", source=self.name, reasons=refused)
+        else:
+            self._metrics.set_connected(self.name, True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._metrics.set_connected(self.name, False)

@@ -102,6 +102,8 @@ class Service:
             settings.home / "realtime-spool" / config.mqtt.client_id
         )
         self._connectors = [self._connector(s, clock) for s in build_sources(config, settings)]
+        for connector in self._connectors:
+            self.metrics.set_connected(connector.name, False)
         self.stopping = asyncio.Event()
 
     async def serve_until_signalled(self) -> int:
