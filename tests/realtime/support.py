@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import getpass
 import json
 import shutil
 import socket
@@ -187,6 +188,7 @@ class Mosquitto:
         self.directory = directory
         self.config = directory / "mosquitto.conf"
         self.config.write_text(
+            f"user {getpass.getuser()}\n"  # as root: keep root, to write here and read the keys
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"

@@ -23,11 +23,11 @@ def test_values_appear_in_telemetry_exactly_once(
     pool: ConnectionPool, database_url: str, tmp_path: Path
 ) -> None:
     prefix = unique_prefix()
-    with running_service(service_config(prefix, tmp_path / "spool"), database_url):
-        with publisher() as client:
-            publish_all(client, prefix, range(500))
-            publish_all(client, prefix, range(100))  # the same readings again
-            wait_until(lambda: len(telemetry_rows(database_url)) == 500, what="500 rows")
+    config = service_config(prefix, tmp_path / "spool")
+    with running_service(config, database_url), publisher() as client:
+        publish_all(client, prefix, range(500))
+        publish_all(client, prefix, range(100))  # the same readings again
+        wait_until(lambda: len(telemetry_rows(database_url)) == 500, what="500 rows")
     rows = telemetry_rows(database_url)
     assert [value for _, value in rows] == [float(i) for i in range(500)]
     assert dead_letters(database_url) == []
@@ -38,16 +38,18 @@ def test_bad_and_oversized_payloads_are_dead_letters(
 ) -> None:
     prefix = unique_prefix()
     config = service_config(prefix, tmp_path / "spool", limits={"max_payload_bytes": 100})
-    with running_service(config, database_url):
-        with publisher() as client:
-            client.publish(f"{prefix}/M1/speed", b"x" * 101, qos=1).wait_for_publish(10)
-            client.publish(f"{prefix}/M1/speed", b"not json", qos=1).wait_for_publish(10)
-            publish_all(client, prefix, range(1))
-            wait_until(lambda: len(dead_letters(database_url)) == 2, what="two dead letters")
-            wait_until(lambda: len(telemetry_rows(database_url)) == 1, what="the good row")
+    with running_service(config, database_url), publisher() as client:
+        client.publish(f"{prefix}/M1/speed", b"x" * 101, qos=1).wait_for_publish(10)
+        client.publish(f"{prefix}/M1/speed", b"not json", qos=1).wait_for_publish(10)
+        publish_all(client, prefix, range(1))
+        wait_until(lambda: len(dead_letters(database_url)) == 2, what="two dead letters")
+        wait_until(lambda: len(telemetry_rows(database_url)) == 1, what="the good row")
     (_, oversized, first), (_, undecodable, second) = dead_letters(database_url)
     assert oversized == "payload of 101 bytes is over the limit of 100"
-    assert first == {"payload": "x" * 100, "context": {"topic": f"{prefix}/M1/speed", "size": "101"}}
+    assert first == {
+        "payload": "x" * 100,
+        "context": {"topic": f"{prefix}/M1/speed", "size": "101"},
+    }
     assert "Expecting value" in undecodable
     assert second["payload"] == "not json"
 
@@ -60,12 +62,11 @@ def test_a_flood_from_one_prefix_is_rate_limited_without_costing_the_others(
     prefix = unique_prefix()
     rate = {"messages_per_s": 0.001, "burst": 10, "prefix_levels": 3}  # per <prefix>/<machine>
     config = service_config(prefix, tmp_path / "spool", limits={"rate": rate})
-    with running_service(config, database_url):
-        with publisher() as client:
-            publish_all(client, prefix, range(30), machine="M2")
-            publish_all(client, prefix, range(10), machine="M1")
-            wait_until(lambda: len(dead_letters(database_url)) == 20, what="20 dead letters")
-            wait_until(lambda: len(telemetry_rows(database_url)) == 20, what="20 rows")
+    with running_service(config, database_url), publisher() as client:
+        publish_all(client, prefix, range(30), machine="M2")
+        publish_all(client, prefix, range(10), machine="M1")
+        wait_until(lambda: len(dead_letters(database_url)) == 20, what="20 dead letters")
+        wait_until(lambda: len(telemetry_rows(database_url)) == 20, what="20 rows")
     reasons = {reason for _, reason, _ in dead_letters(database_url)}
     assert reasons == {"rate limit of the topic prefix exceeded"}
     with pool.connection() as conn:
