@@ -21,6 +21,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -120,7 +121,8 @@ def _publisher(url: str, run: str, machines, messages, metrics, rate=0.0):
         target=_publish, args=(url, run, machines, messages, metrics, rate, ready, go)
     )
     process.start()
-    ready.wait()
+    if not ready.wait(timeout=120):
+        raise RuntimeError(f"the {run} publisher did not connect")
     return process, go
 
 
@@ -275,6 +277,10 @@ def _service(config: RealtimeConfig, database_url: str, mqtt_url: str) -> Iterat
         thread.join()
 
 
+def _progress(phase: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {phase}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     """Runs in a scratch database on the OEE_DATABASE_URL server (or the embedded one)."""
     settings = Settings.from_env()
@@ -296,6 +302,7 @@ def main() -> None:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         mqtt_url = stack.enter_context(_mosquitto(scratch))
 
+        _progress("raw broker delivery")
         broker_raw = _raw_delivery(mqtt_url, machines)
         config = RealtimeConfig.model_validate(
             {
@@ -307,11 +314,15 @@ def main() -> None:
             }
         )
         with _service(config, url, mqtt_url) as service:
+            _progress("ingest: 10 metrics a message")
             multi = _ingest(service, mqtt_url, machines, "multi", MESSAGES_MULTI, 10)
+            _progress("ingest: 1 metric a message")
             single = _ingest(service, mqtt_url, machines, "single", MESSAGES_SINGLE, 1)
             values_per_s = multi[1] / multi[2]
             messages_per_s = single[1] / single[2]
+            _progress("latency at half the single-metric rate")
             p50, p99 = _latency(service, url, mqtt_url, machines, messages_per_s / 2)
+        _progress("raw binary COPY")
         copy_rows_per_s = _raw_copy(url, machines, MESSAGES_MULTI * 10)
     print(
         json.dumps(

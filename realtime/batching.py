@@ -5,7 +5,7 @@ with the acknowledgement that must wait until it is durable. The writer `take`s 
 A batch is sealed when it holds `max_values` records or `max_acks` unacknowledged messages, or
 when its first record has waited `max_latency_s`. When `max_pending` sealed batches wait for
 the writer, `put` blocks: a source stops reading from its socket rather than drop anything, and
-the broker keeps the messages.
+the broker keeps the messages. The writer takes whatever is sealed at once, as one write.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ class Batch:
         if ack is not None:
             self.acks.append(ack)
         self.size += len(decoded)
+
+    def absorb(self, later: Batch) -> None:
+        """Take over a later batch's records and acknowledgements, keeping their order."""
+        for source, decoded in later.records.items():
+            self.add(source, decoded, None)
+        self.acks.extend(later.acks)
 
     def acknowledge(self) -> None:
         """Tell every source its messages are durable, in the order they arrived."""
@@ -75,7 +81,11 @@ class Intake:
             return True
 
     def take(self, timeout: float) -> Batch | None:
-        """The next batch, waiting at most `timeout` seconds (or until the open batch is due)."""
+        """Everything sealed, as one batch, waiting at most `timeout` seconds for something.
+
+        While the writer is busy, batches queue up; it then takes them together, in one larger
+        write, so that a slow warehouse gets fewer, larger writes instead of falling behind.
+        """
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -88,6 +98,8 @@ class Intake:
                     self._seal()
                 if self._sealed:
                     batch = self._sealed.popleft()
+                    while self._sealed:
+                        batch.absorb(self._sealed.popleft())
                     self._changed.notify_all()
                     return batch
                 if now >= deadline:

@@ -106,6 +106,9 @@ class MqttConnector:
         self._max_payload = limits.max_payload_bytes
         self._buckets = TokenBuckets(limits.rate)
         self._metrics = metrics
+        self._messages = metrics.messages.labels(self.name)
+        self._values = metrics.values.labels(self.name)
+        self._rate_limited = metrics.rate_limited.labels(self.name)
         self._clock = clock
         self._intake: Intake | None = None
         self._connection = 0
@@ -230,19 +233,19 @@ class MqttConnector:
     def _receive(self, client: paho.Client, message: paho.MQTTMessage) -> None:
         topic = message.topic
         payload = message.payload
-        self._metrics.messages.labels(self.name).inc()
+        self._messages.inc()
         if len(payload) > self._max_payload:
             reason = f"payload of {len(payload)} bytes is over the limit of {self._max_payload}"
             decoded = self._dead_letter(topic, payload, reason, keep=self._max_payload)
         elif not self._buckets.allow(topic):
-            self._metrics.rate_limited.labels(self.name).inc()
+            self._rate_limited.inc()
             decoded = self._dead_letter(topic, payload, "rate limit of the topic prefix exceeded")
         else:
             decoded, answers = self._decode(topic, payload)
             for answer in answers:
                 self._publish(client, answer)
         values = len(decoded.telemetry) + len(decoded.states) + len(decoded.counts)
-        self._metrics.values.labels(self.name).inc(values)
+        self._values.inc(values)
         self._intake.put(self.name, decoded, self._ack(client, message))
 
     def _decode(self, topic: str, payload: bytes) -> tuple[Decoded, list[Outgoing]]:
