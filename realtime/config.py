@@ -17,8 +17,8 @@ from oee_pipelines.errors import ConfigError
 from realtime.logs import url_password
 
 SOURCE_FACTORIES = {
-    "sparkplug": "realtime.sparkplug:source_from_config",
-    "mqtt_json": "realtime.mqtt_json:source_from_config",
+    "sparkplug": "realtime.sources:sparkplug",
+    "mqtt_json": "realtime.sources:mqtt_json",
 }
 """The factory of each known source, `module:callable(options, settings) -> source`."""
 

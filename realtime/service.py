@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from psycopg_pool import ConnectionPool
+from pydantic import ValidationError
 
 from oee_pipelines.errors import ConfigError
 from oee_pipelines.settings import PROJECT_DIR, Settings
@@ -218,7 +219,10 @@ def build_sources(config: RealtimeConfig, settings: Settings) -> Sequence[object
             factory = getattr(importlib.import_module(module), attribute)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"sources.{name}: cannot load factory {reference}: {exc}") from exc
-        sources.append(factory(section.options, settings))
+        try:
+            sources.append(factory(section.options, settings))
+        except ValidationError as exc:
+            raise ConfigError(f"sources.{name}: {exc}") from exc
     if not sources:
         raise ConfigError("no source is enabled in the realtime configuration")
     return sources
