@@ -1,28 +1,51 @@
-"""The code location: the one place where assets, jobs, schedules and resources meet."""
+"""The code location: the one place where every source's Definitions meet.
 
-from dagster import Definitions, EnvVar
+Each source folder exports a `definitions` function (its assets, checks, schedules, sensors
+and resources); adding a source is one line in SOURCES. The shared curated tables get one
+publisher each, fed by every source asset of their entity. Loaded lazily, so settings are read
+when Dagster loads the code location, not at import, and no import order matters.
+"""
 
+from collections.abc import Callable, Sequence
+
+from dagster import Definitions, EnvVar, definitions
+
+from assets.curated import definitions as curated
 from assets.oee.assets import oee_dbt_models
-from assets.plant.assets import plant_model
-from assets.quality.checks import machine_states_are_consistent, production_counts_are_consistent
-from assets.simulator.assets import simulator_history
+from assets.plant import definitions as plant
+from assets.simulator import definitions as simulator
 from oee_pipelines.dbt_project import dbt_resource
-from oee_pipelines.jobs import demo_job, oee_rollup_job
+from oee_pipelines.jobs import asset_jobs, oee_rollup_job
 from oee_pipelines.schedules import hourly_oee_rollup
 from oee_pipelines.settings import Settings
-from resources import PlantModelResource, SimulatorResource, WarehouseResource
+from resources import ClockResource, WarehouseResource
 
-_settings = Settings.from_env()
+Source = Callable[[Settings], Definitions]
 
-defs = Definitions(
-    assets=[plant_model, simulator_history, oee_dbt_models],
-    asset_checks=[machine_states_are_consistent, production_counts_are_consistent],
-    jobs=[oee_rollup_job, demo_job],
-    schedules=[hourly_oee_rollup],
-    resources={
-        "warehouse": WarehouseResource(database_url=EnvVar("OEE_DATABASE_URL")),
-        "plant": PlantModelResource(path=str(_settings.plant_model)),
-        "simulator": SimulatorResource(seed=_settings.simulator_seed),
-        "dbt": dbt_resource(),
-    },
+SOURCES: tuple[Source, ...] = (
+    plant.definitions,
+    simulator.definitions,
 )
+
+
+def build_definitions(settings: Settings, sources: Sequence[Source] = SOURCES) -> Definitions:
+    """Every source, the curated publishers they feed, the rollups, jobs and schedules."""
+    fed = Definitions.merge(*(source(settings) for source in sources))
+    source_assets = list(fed.assets or [])
+    platform = Definitions(
+        assets=[oee_dbt_models],
+        schedules=[hourly_oee_rollup],
+        resources={
+            "warehouse": WarehouseResource(database_url=EnvVar("OEE_DATABASE_URL")),
+            "clock": ClockResource(),
+            "dbt": dbt_resource(),
+        },
+    )
+    merged = Definitions.merge(fed, curated.definitions(source_assets), platform)
+    jobs = [oee_rollup_job, *asset_jobs(merged.assets or [])]
+    return Definitions.merge(merged, Definitions(jobs=jobs))
+
+
+@definitions
+def defs() -> Definitions:
+    return build_definitions(Settings.from_env())

@@ -7,71 +7,122 @@ from typing import Any
 
 from dagster import DagsterInstance
 from psycopg.rows import dict_row
-from sqlalchemy.engine import make_url
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
+from oee_pipelines.definitions import defs
+from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import running_services
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
 
-SUMMARY_SQL = """
-SELECT site_id, line_id, shift_date, shift_name, period_start, period_end,
-       availability, performance, quality, oee, good_count, reject_count
-FROM curated.oee_line_shift
-WHERE period_end > now() - interval '24 hours'
-ORDER BY site_id, line_id, period_start
+SHIFTS_PER_LINE = 3
+
+# The last shifts of every line, with names and the shift's local start; a shift still running
+# is measured up to now (its period ends before the calendar's end).
+LINE_SUMMARY_SQL = """
+SELECT site.name AS site_name, line.line_id, line.name AS line_name, o.shift_date, o.shift_name,
+       (o.period_start AT TIME ZONE site.timezone) AS local_start,
+       o.period_end < s.end_ts AS in_progress,
+       o.availability, o.performance, o.quality, o.oee, o.good_count, o.reject_count
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY line_id ORDER BY period_start DESC) AS recency
+    FROM curated.oee_line_shift
+) AS o
+JOIN curated.line AS line USING (line_id)
+JOIN curated.site AS site ON site.site_id = line.site_id
+JOIN curated.shift AS s ON s.site_id = site.site_id AND s.start_ts = o.period_start
+WHERE o.recency <= %(shifts)s
+ORDER BY site.site_id, line.line_id, o.period_start
 """
+
+# Per machine, its line's newest completed shift: where the losses are.
+MACHINE_SUMMARY_SQL = """
+SELECT * FROM (
+    SELECT DISTINCT ON (o.machine_id)
+           o.line_id, line.name AS line_name, machine.name AS machine_name, o.machine_id,
+           o.shift_name, o.availability, o.performance, o.quality, o.oee
+    FROM curated.oee_machine_shift AS o
+    JOIN curated.machine AS machine USING (machine_id)
+    JOIN curated.line AS line ON line.line_id = o.line_id
+    JOIN curated.shift AS s ON s.site_id = o.site_id AND s.start_ts = o.period_start
+    WHERE o.period_end = s.end_ts
+    ORDER BY o.machine_id, o.period_start DESC
+) AS newest
+ORDER BY line_id, machine_id
+"""
+
+NEXT_STEPS = """\
+Next:
+  oee ui                      lineage, runs, checks and backfills in the Dagster UI
+  SQL on the warehouse        SELECT * FROM curated.oee_line_shift ORDER BY period_start DESC;"""
 
 
 def run_demo(settings: Settings) -> int:
     """Materialize every asset into the warehouse, then print the summary; 0 on success."""
+    load_plant_model(settings.plant_model)  # a bad plant model fails here, before any run
     with running_services(settings) as services:
         prepare_dbt_manifest()
-        from oee_pipelines.definitions import defs  # after the services exported their URLs
-
-        print(f"warehouse {_without_password(services.database_url)}")
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
-        result = defs.resolve_job_def("demo_job").execute_in_process(
-            instance=DagsterInstance.get(),
-            run_config={
-                "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-            raise_on_error=False,
+        result = (
+            defs()
+            .resolve_job_def("demo_job")
+            .execute_in_process(
+                instance=DagsterInstance.get(),
+                run_config={
+                    "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
+                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                },
+                raise_on_error=False,
+            )
         )
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]
             print("oee demo: the demo run failed:", *failures, sep="\n  ")
             return 1
         with open_pool(services.database_url) as pool, pool.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(SUMMARY_SQL).fetchall()
-    print(format_summary(rows))
+            cursor = conn.cursor(row_factory=dict_row)
+            lines = cursor.execute(LINE_SUMMARY_SQL, {"shifts": SHIFTS_PER_LINE}).fetchall()
+            machines = cursor.execute(MACHINE_SUMMARY_SQL).fetchall()
+    print(format_line_summary(lines), format_machine_summary(machines), NEXT_STEPS, sep="\n\n")
     return 0
 
 
-def format_summary(rows: Sequence[dict[str, Any]]) -> str:
-    """A fixed-width table of line-shift OEE, one row per line and shift."""
+def format_line_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """A fixed-width table of line-shift OEE; shift starts in the site's local time."""
     header = (
-        f"{'site':<5} {'line':<8} {'date':<10} {'shift':<7} {'start (UTC)':<11} "
-        f"{'avail':>6} {'perf':>6} {'qual':>6} {'OEE':>6} {'good':>8} {'reject':>7}"
+        f"{'line':<24} {'date':<10} {'shift':<7} {'start':>5}  {RATIOS_HEADER} "
+        f"{'good':>8} {'reject':>7}"
     )
-    lines = ["OEE per line and shift, last 24 hours", header, "-" * len(header)]
+    lines = [f"OEE per line, last {SHIFTS_PER_LINE} shifts", header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row['site_id']:<5} {row['line_id']:<8} {row['shift_date']!s:<10} "
-            f"{row['shift_name']:<7} {row['period_start']:%m-%d %H:%M} "
-            f"{_percent(row['availability'])} {_percent(row['performance'])} "
-            f"{_percent(row['quality'])} {_percent(row['oee'])} "
+            f"{row['line_name'][:24]:<24} {row['shift_date']!s:<10} {row['shift_name']:<7} "
+            f"{row['local_start']:%H:%M}  {_ratios(row)} "
             f"{row['good_count']:>8} {row['reject_count']:>7}"
+            + ("  (in progress)" if row["in_progress"] else "")
         )
     if not rows:
-        lines.append("(no shifts in the last 24 hours)")
+        lines.append("(no shifts with machine data yet)")
     return "\n".join(lines)
 
 
-def _without_password(url: str) -> str:
-    parsed = make_url(url)
-    return parsed.render_as_string(hide_password=bool(parsed.password))
+def format_machine_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """OEE of each machine in its line's last completed shift."""
+    header = f"{'line':<24} {'machine':<22} {'shift':<7} {RATIOS_HEADER}"
+    lines = ["OEE per machine, last completed shift", header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['line_name'][:24]:<24} {row['machine_name'][:22]:<22} {row['shift_name']:<7} "
+            f"{_ratios(row)}"
+        )
+    return "\n".join(lines)
+
+
+RATIOS_HEADER = f"{'avail':>6} {'perf':>6} {'qual':>6} {'OEE':>6}"
+
+
+def _ratios(row: dict[str, Any]) -> str:
+    return " ".join(_percent(row[f]) for f in ("availability", "performance", "quality", "oee"))
 
 
 def _percent(ratio: float | None) -> str:

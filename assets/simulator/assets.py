@@ -3,12 +3,13 @@
 import datetime as dt
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, multi_asset
 from pydantic import Field, field_validator
 
+from assets.ingest import ingest, source_specs
 from oee_pipelines.plant_model import Site
-from oee_pipelines.warehouse import MachineStateRecord, ProductionCountRecord, sync_log
-from resources import PlantModelResource, SimulatorResource, WarehouseResource
+from oee_pipelines.warehouse import MachineStateRecord, ProductionCountRecord
+from resources import ClockResource, PlantModelResource, SimulatorResource, WarehouseResource
 
 SOURCE = "simulator"
 
@@ -34,20 +35,12 @@ class SimulatorHistoryConfig(Config):
 
 @multi_asset(
     name="simulator_history",
-    specs=[
-        AssetSpec(
-            ["curated", table],
-            group_name="machine_data",
-            kinds={"postgres"},
-            deps=[["curated", "machine"]],
-            description=f"{description} Written continuously by realtime ingest; this asset "
-            "backfills the simulated plant's history.",
-        )
-        for table, description in (
-            ("machine_state", "Machine state intervals."),
-            ("production_count", "Good and reject counts per interval."),
-        )
-    ],
+    specs=source_specs(
+        SOURCE,
+        ["machine_state", "production_count"],
+        description="History of the simulated plant (states, minute counts).",
+    ),
+    pool=SOURCE,
 )
 def simulator_history(
     context: AssetExecutionContext,
@@ -55,6 +48,7 @@ def simulator_history(
     plant: PlantModelResource,
     simulator: SimulatorResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> Iterator[MaterializeResult]:
     """Machine states and minute production counts of every simulated machine, from the start
     of the production day `days` days before `until` (default: now; never later than now) up
@@ -63,44 +57,19 @@ def simulator_history(
     """
     model = plant.load()
     simulated = simulator.plant(model)
-    until = config.end(dt.datetime.now(dt.UTC))
-    writer = warehouse.writer()
-    states = counts = 0
-    with sync_log(
-        warehouse.pool,
-        actor="dagster",
-        operation="backfill",
-        source_system=SOURCE,
-        target="curated.machine_state, curated.production_count",
-    ) as run:
+    until = config.end(clock.now())
+    with ingest(context, warehouse, SOURCE) as batch:
         for site, _, machine in model.machines():
             start = production_day_start(site, until, config.days)
-            state_result = writer.write_machine_states(
-                (
-                    MachineStateRecord(machine.id, s.start, s.end, s.state, s.reason_code)
-                    for s in simulated.states(machine.id, start, until)
-                ),
-                SOURCE,
+            batch.machine_states(
+                MachineStateRecord(machine.id, s.start, s.end, s.state, s.reason_code)
+                for s in simulated.states(machine.id, start, until)
             )
-            count_result = writer.write_production_counts(
-                (
-                    ProductionCountRecord(machine.id, b.start, b.end, b.good_count, b.reject_count)
-                    for b in simulated.count_buckets(machine.id, start, until)
-                ),
-                SOURCE,
+            batch.production_counts(
+                ProductionCountRecord(machine.id, b.start, b.end, b.good_count, b.reject_count)
+                for b in simulated.count_buckets(machine.id, start, until)
             )
-            states += state_result.received
-            counts += count_result.received
-            run.rows_read += state_result.received + count_result.received
-            run.rows_written += state_result.written + count_result.written
-            context.log.debug(f"{machine.id}: {state_result} {count_result}")
-    window = {"source": SOURCE, "days": config.days, "until": until.isoformat()}
-    yield MaterializeResult(
-        asset_key=["curated", "machine_state"], metadata={**window, "rows": states}
-    )
-    yield MaterializeResult(
-        asset_key=["curated", "production_count"], metadata={**window, "rows": counts}
-    )
+    yield from batch.materializations(days=config.days, until=until.isoformat())
 
 
 def production_day_start(site: Site, until: dt.datetime, days: int) -> dt.datetime:

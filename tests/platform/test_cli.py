@@ -87,9 +87,9 @@ def test_db_upgrade_is_idempotent(oee_env: dict[str, str]) -> None:
 def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str, str]) -> None:
     first = oee("demo", env=oee_env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "OEE per line and shift" in first.stdout
-    for line_id in ("BER-L1", "BER-L2", "CHI-L1"):
-        assert line_id in first.stdout
+    assert "OEE per line, last 3 shifts" in first.stdout
+    for line_name in ("Bottling line 1", "Press line 2", "Machining line 1"):
+        assert line_name in first.stdout
     second = oee("demo", env=oee_env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     with psycopg.connect(oee_env["OEE_DATABASE_URL"]) as conn:

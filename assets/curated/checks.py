@@ -5,17 +5,20 @@ each row unique but cannot stop two intervals of one machine from overlapping, w
 count the same second twice in OEE. These checks are blocking: the rollups wait for them.
 """
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckResult, AssetKey, MetadataValue, asset_check
+from psycopg import sql
 
 from oee_pipelines.vocabulary import MACHINE_STATES
-from resources import WarehouseResource
+from resources import ClockResource, WarehouseResource
 
-LOOKBACK = "7 days"
-"""How far back from the newest row each run looks: where ingest and late data still write."""
+LOOKBACK = dt.timedelta(days=7)
+"""How far back from now each run looks: where ingest and late data still write. Anchored on
+now, never on the newest row, so one row dated far in the future cannot blind the checks."""
 
 
 def _intervals_do_not_overlap(frame: pd.DataFrame) -> pd.Series:
@@ -64,24 +67,33 @@ def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> AssetCheckResul
     return AssetCheckResult(passed=True, metadata={"rows_checked": len(frame), "failing_rows": 0})
 
 
-def _recent(warehouse: WarehouseResource, table: str, columns: Sequence[str]) -> pd.DataFrame:
+def _recent(
+    warehouse: WarehouseResource, clock: ClockResource, table: str, columns: Sequence[str]
+) -> pd.DataFrame:
+    """The rows that start within LOOKBACK before now, and any (implausible) later ones."""
+    query = sql.SQL("SELECT {columns} FROM {table} WHERE start_ts > %s").format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        table=sql.Identifier("curated", table),
+    )
     with warehouse.pool.connection() as conn:
-        rows = conn.execute(
-            f"SELECT {', '.join(columns)} FROM curated.{table}"
-            f" WHERE start_ts > (SELECT max(start_ts) FROM curated.{table}) - interval '{LOOKBACK}'"
-        ).fetchall()
+        rows = conn.execute(query, (clock.now() - LOOKBACK,)).fetchall()
     return pd.DataFrame(rows, columns=list(columns))
 
 
 @asset_check(asset=AssetKey(["curated", "machine_state"]), blocking=True)
-def machine_states_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
+def machine_states_are_consistent(
+    warehouse: WarehouseResource, clock: ClockResource
+) -> AssetCheckResult:
     """Known states only, and the intervals of one machine never overlap."""
     columns = ("machine_id", "start_ts", "end_ts", "state")
-    return validate(MACHINE_STATE_SCHEMA, _recent(warehouse, "machine_state", columns))
+    return validate(MACHINE_STATE_SCHEMA, _recent(warehouse, clock, "machine_state", columns))
 
 
 @asset_check(asset=AssetKey(["curated", "production_count"]), blocking=True)
-def production_counts_are_consistent(warehouse: WarehouseResource) -> AssetCheckResult:
+def production_counts_are_consistent(
+    warehouse: WarehouseResource, clock: ClockResource
+) -> AssetCheckResult:
     """No negative counts, and the count intervals of one machine never overlap."""
     columns = ("machine_id", "start_ts", "end_ts", "good_count", "reject_count")
-    return validate(PRODUCTION_COUNT_SCHEMA, _recent(warehouse, "production_count", columns))
+    frame = _recent(warehouse, clock, "production_count", columns)
+    return validate(PRODUCTION_COUNT_SCHEMA, frame)
