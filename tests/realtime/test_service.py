@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
+import pytest
 from psycopg_pool import ConnectionPool
 
 from tests.realtime.support import (
@@ -19,11 +20,15 @@ from tests.realtime.support import (
 )
 
 
+@pytest.mark.parametrize("protocol", [5, 311])
 def test_values_appear_in_telemetry_exactly_once(
-    pool: ConnectionPool, database_url: str, tmp_path: Path
+    pool: ConnectionPool, database_url: str, tmp_path: Path, protocol: int
 ) -> None:
     prefix = unique_prefix()
-    config = service_config(prefix, tmp_path / "spool")
+    # MQTT 3.1.1 has no Receive Maximum: the broker sends 20 messages before our acknowledgements
+    receive_maximum = 10_000 if protocol == 5 else 20
+    mqtt = {"protocol": protocol, "receive_maximum": receive_maximum}
+    config = service_config(prefix, tmp_path / "spool", mqtt=mqtt)
     with running_service(config, database_url), publisher() as client:
         publish_all(client, prefix, range(500))
         publish_all(client, prefix, range(100))  # the same readings again
