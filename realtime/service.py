@@ -126,7 +126,7 @@ class Service:
                     libpq_url(self._database_url),
                     min_size=0,
                     max_size=2,
-                    timeout=10,
+                    timeout=5,
                     kwargs=_POOL_OPTIONS,
                     name="realtime",
                 )

@@ -64,20 +64,23 @@ class Sink:
     def store(self, records: Mapping[str, Decoded]) -> bool:
         """Make one batch durable; False when neither the warehouse nor the spool can take it."""
         if self._reachable and not self._spool and self._try_write(records):
+            self._set_full(False)
             return True
         try:
             self._spool.append(records)
         except SpoolFull as exc:
-            if not self._full:
-                log(logging.ERROR, "spool.full", alarm="intake stops until it drains", detail=exc)
-            self._full = True
-            self._report_spool()
+            self._set_full(True, exc)
             return False
-        if self._full:
-            log(logging.WARNING, "spool.room", batches=len(self._spool))
-        self._full = False
-        self._report_spool()
+        self._set_full(False)
         return True
+
+    def _set_full(self, full: bool, detail: SpoolFull | None = None) -> None:
+        if full and not self._full:
+            log(logging.ERROR, "spool.full", alarm="intake stops until it drains", detail=detail)
+        elif self._full and not full:
+            log(logging.WARNING, "spool.room", batches=len(self._spool))
+        self._full = full
+        self._report_spool()
 
     def replay(self) -> bool:
         """Write the oldest spooled batch; False when there is none or the warehouse is away."""

@@ -71,7 +71,7 @@ def json_test_source(options: Mapping[str, Any], settings: Settings) -> JsonTest
     return JsonTestSource(options["prefix"])
 
 
-def service_config(prefix: str, spool: Path, **sections: Any) -> RealtimeConfig:
+def service_config(prefix: str, spool_dir: Path, **sections: Any) -> RealtimeConfig:
     """A configuration with the test source on `prefix`, fast batches, and no metrics port."""
     raw: dict[str, Any] = {
         "mqtt": {
@@ -80,7 +80,7 @@ def service_config(prefix: str, spool: Path, **sections: Any) -> RealtimeConfig:
             "session_expiry_s": 60,
         },
         "batch": {"max_values": 200, "max_latency_s": 0.05},
-        "spool": {"directory": str(spool), "retry_min_s": 0.1, "retry_max_s": 0.5},
+        "spool": {"directory": str(spool_dir), "retry_min_s": 0.1, "retry_max_s": 0.5},
         "metrics": {"port": None},
         "sources": {
             "test": {"factory": "tests.realtime.support:json_test_source", "prefix": prefix}

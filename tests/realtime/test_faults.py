@@ -51,6 +51,25 @@ def test_a_warehouse_outage_spools_and_loses_nothing(
 
 
 @pytest.mark.slow
+def test_a_full_spool_stops_intake_with_an_alarm_and_loses_nothing(
+    pool: ConnectionPool, database_url: str, tmp_path: Path
+) -> None:
+    target = make_url(database_url)
+    proxy = TcpProxy(target.host, target.port)
+    prefix = unique_prefix()
+    config = service_config(prefix, tmp_path / "spool", spool={"max_bytes": 4000})
+    with running_service(config, proxied(database_url, proxy)) as service, publisher() as client:
+        publish_all(client, prefix, range(300))  # the warehouse is away from the start
+        wait_until(lambda: service.metrics.health()[1]["spool_full"], what="a full spool")
+        assert service.metrics.health()[0] is False
+        proxy.start()
+        wait_until(lambda: len(telemetry_rows(database_url)) == 300, 60, "300 rows")
+        wait_until(lambda: service.metrics.health()[0], what="healthy again")
+    proxy.stop()
+    assert [value for _, value in telemetry_rows(database_url)] == [float(i) for i in range(300)]
+
+
+@pytest.mark.slow
 def test_a_broker_restart_loses_nothing(
     pool: ConnectionPool, database_url: str, tmp_path: Path
 ) -> None:
