@@ -159,16 +159,18 @@ class Service:
         writer = asyncio.create_task(_write(intake, sink, pause_s))
         replayer = asyncio.create_task(_replay(sink, disconnect, pause_s))
         stopping = asyncio.create_task(self.stopping.wait())
-        done, _ = await asyncio.wait({stopping, *connectors}, return_when=asyncio.FIRST_COMPLETED)
-        failed = [task for task in connectors if task in done]
-        log(logging.INFO, "service.stopping", reason="connector failed" if failed else "signal")
+        workers = {writer, replayer, *connectors}
+        done, _ = await asyncio.wait({stopping, *workers}, return_when=asyncio.FIRST_COMPLETED)
+        failed = [task for task in workers if task in done]
+        log(logging.INFO, "service.stopping", reason="a task failed" if failed else "signal")
         intake.close()
-        await writer
+        if writer not in done:
+            await writer
         disconnect.set()
         await asyncio.gather(replayer, *connectors, return_exceptions=True)
         stopping.cancel()
         for task in failed:
-            log(logging.ERROR, "connector.failed", error=repr(task.exception()))
+            log(logging.ERROR, "service.task_failed", error=repr(task.exception()))
         log(logging.INFO, "service.stopped", spooled_batches=sink.spooled)
         return 1 if failed else 0
 
