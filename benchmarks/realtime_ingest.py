@@ -190,7 +190,9 @@ def _latency(service: Service, database_url: str, url: str, machines: list[str],
         publisher, go = _publisher(url, "latency", machines, messages, 1, rate)
         go.set()
         idle_since = time.perf_counter()
-        while len(seen) < messages and time.perf_counter() - idle_since < 3.0:
+        while publisher.is_alive() or (
+            len(seen) < messages and time.perf_counter() - idle_since < 3.0
+        ):
             rows = conn.execute(
                 "SELECT ts FROM curated.telemetry WHERE ts > %s AND ts > %s ORDER BY ts",
                 (newest, EPOCH + dt.timedelta(days=1)),
