@@ -73,9 +73,12 @@ class Intake:
                 self._changed.wait()
             if self._closed:
                 return False
-            if not self._open.records and not self._open.acks:
+            opening = not self._has_open()
+            if opening:
                 self._open.opened = time.monotonic()
             self._open.add(source, decoded, ack)
+            if opening:
+                self._changed.notify_all()  # the writer now has a deadline to wait for
             if self._open.size >= self.max_values or len(self._open.acks) >= self.max_acks:
                 self._seal()
             return True
