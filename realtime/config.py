@@ -48,8 +48,8 @@ class MqttConfig(_Model):
     receive_maximum: int = Field(10_000, ge=1, le=65_535)
     """QoS 1 messages the broker may send before our acknowledgements (v5 Receive Maximum)."""
     keepalive_s: int = Field(30, ge=5)
-    reconnect_min_s: float = Field(0.5, gt=0)
-    reconnect_max_s: float = Field(30.0, gt=0)
+    reconnect_min_s: int = Field(1, ge=1)
+    reconnect_max_s: int = Field(30, ge=1)
     tls: TlsConfig | None = None
 
     @field_validator("url")

@@ -29,10 +29,9 @@ def _quoted(value: object) -> str:
 
 
 class _Formatter(logging.Formatter):
-    converter = time.gmtime
-
     def format(self, record: logging.LogRecord) -> str:
-        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        stamp += f".{int(record.msecs):03d}Z"
         line = f"{stamp} level={record.levelname.lower()} {record.getMessage()}"
         if record.exc_info:
             line += " traceback=" + _quoted(self.formatException(record.exc_info))

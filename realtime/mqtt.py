@@ -110,7 +110,8 @@ class MqttConnector:
         self._values = metrics.values.labels(self.name)
         self._rate_limited = metrics.rate_limited.labels(self.name)
         self._clock = clock
-        self._intake: Intake | None = None
+        self._intake: Intake
+        """Set by `run`, before the first message."""
         self._connection = 0
         """Counts connections, so that an acknowledgement never crosses to a later one."""
 
@@ -232,7 +233,7 @@ class MqttConnector:
 
     def _receive(self, client: paho.Client, message: paho.MQTTMessage) -> None:
         topic = message.topic
-        payload = message.payload
+        payload = bytes(message.payload)  # the same object: paho's payload is bytes
         self._messages.inc()
         if len(payload) > self._max_payload:
             reason = f"payload of {len(payload)} bytes is over the limit of {self._max_payload}"

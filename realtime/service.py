@@ -37,6 +37,7 @@ from realtime.logs import configure_logging, log, masked
 from realtime.metrics import Metrics, serving
 from realtime.mqtt import Broker, Clock, MqttConnector
 from realtime.sink import Sink
+from realtime.source import MqttSource
 from realtime.spool import Spool
 
 DEFAULT_CONFIG = PROJECT_DIR / "config" / "realtime.yaml"
@@ -174,7 +175,7 @@ class Service:
         log(logging.INFO, "service.stopped", spooled_batches=sink.spooled)
         return 1 if failed else 0
 
-    def _connector(self, source: object, clock: Clock) -> Connector:
+    def _connector(self, source: MqttSource | Connector, clock: Clock) -> Connector:
         if isinstance(source, Connector):
             return source
         return MqttConnector(
@@ -205,7 +206,7 @@ async def _replay(sink: Sink, stop: asyncio.Event, pause_s: float) -> None:
             await asyncio.wait_for(stop.wait(), max(pause_s, sink.retry_in_s))
 
 
-def build_sources(config: RealtimeConfig, settings: Settings) -> Sequence[object]:
+def build_sources(config: RealtimeConfig, settings: Settings) -> Sequence[MqttSource | Connector]:
     """Each enabled source from its factory, `module:callable(options, settings)`."""
     sources = []
     for name, section in config.sources.items():

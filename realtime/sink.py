@@ -18,7 +18,13 @@ from collections.abc import Iterable, Mapping
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from oee_pipelines.warehouse import DeadLetter, WarehouseWriter
+from oee_pipelines.warehouse import (
+    DeadLetter,
+    MachineStateRecord,
+    ProductionCountRecord,
+    TelemetryRecord,
+    WarehouseWriter,
+)
 from realtime.config import SpoolConfig
 from realtime.logs import log
 from realtime.metrics import Metrics
@@ -139,7 +145,11 @@ class Sink:
         """A batch the warehouse refuses (not an outage) is kept whole as dead letters."""
         log(logging.ERROR, "warehouse.rejected_batch", error=error)
         for source, decoded in records.items():
-            rows = [*decoded.telemetry, *decoded.states, *decoded.counts]
+            rows: list[TelemetryRecord | MachineStateRecord | ProductionCountRecord] = [
+                *decoded.telemetry,
+                *decoded.states,
+                *decoded.counts,
+            ]
             reason = f"the warehouse rejected the batch: {error}"
             letters = [
                 DeadLetter(source, "realtime", reason, dataclasses.asdict(row)) for row in rows
