@@ -132,8 +132,7 @@ class Service:
                     name="realtime",
                 )
             )
-            spool = Spool(self._spool_dir, config.spool.max_bytes)
-            stack.callback(spool.close)
+            spool = stack.enter_context(Spool(self._spool_dir, config.spool.max_bytes))
             sink = Sink(pool, spool, self.metrics, config.spool)
             intake = Intake(
                 config.batch.max_values,

@@ -65,6 +65,12 @@ class Spool:
         """Let another process take the spool over (the OS does it, too, when we are killed)."""
         self._lock.close()
 
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def __len__(self) -> int:
         return len(self._files)
 

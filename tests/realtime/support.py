@@ -202,11 +202,10 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.directory / "mosquitto.log").open("a"),
-        )
+        with (self.directory / "mosquitto.log").open("a") as log:
+            self._process = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=log
+            )
         wait_until(self._listening, 10, "mosquitto to listen")
 
     def stop(self) -> None:
@@ -261,6 +260,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                if self._listener is not listener:  # stopped meanwhile: no connection survives
+                    client.close()
+                    server.close()
+                    return
                 self._connections += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=_pipe, args=(a, b), daemon=True).start()

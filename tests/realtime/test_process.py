@@ -39,12 +39,13 @@ def service_process(
 ) -> Iterator[subprocess.Popen]:
     """`oee realtime run --config FILE`, once its source is connected and subscribed."""
     env = {**os.environ, "OEE_DATABASE_URL": database_url, "OEE_MQTT_URL": mqtt_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oee_pipelines.cli", "realtime", "run", "--config", config_file],
-        cwd=PROJECT_DIR,
-        env=env,
-        stderr=(config_file.parent / "service.log").open("a"),
-    )
+    with (config_file.parent / "service.log").open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "oee_pipelines.cli", "realtime", "run", "--config", config_file],
+            cwd=PROJECT_DIR,
+            env=env,
+            stderr=log,
+        )
     try:
         wait_until(lambda: _healthy(port) or process.poll() is not None, 60, "the service")
         assert process.poll() is None, (config_file.parent / "service.log").read_text()
