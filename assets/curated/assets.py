@@ -10,7 +10,7 @@ source -> curated table -> rollup, and no rollup reads a table whose checks fail
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from dagster import (
@@ -46,7 +46,7 @@ SHARED_TABLES = (
 )
 
 
-def publishers(source_assets: Iterable[AssetSpec | AssetsDefinition]) -> list[AssetsDefinition]:
+def publishers(source_assets: Iterable[object]) -> list[AssetsDefinition]:
     """A publisher for every shared table, fed by the source assets tagged with its entity."""
     feeds: dict[str, list[AssetKey]] = defaultdict(list)
     for spec in feeding_specs(source_assets):
@@ -54,18 +54,21 @@ def publishers(source_assets: Iterable[AssetSpec | AssetsDefinition]) -> list[As
     return [_publisher(table, sorted(feeds[table.entity])) for table in SHARED_TABLES]
 
 
-def feeding_specs(assets: Iterable[AssetSpec | AssetsDefinition]) -> list[AssetSpec]:
+def feeding_specs(assets: Iterable[object]) -> list[AssetSpec]:
     """The specs of the source assets that feed a shared table; an unknown table is an error."""
-    specs = [
-        spec
-        for item in assets
-        for spec in ([item] if isinstance(item, AssetSpec) else item.specs)
-        if ENTITY_TAG in spec.tags
-    ]
+    specs = [spec for spec in _specs(assets) if ENTITY_TAG in spec.tags]
     unknown = {spec.tags[ENTITY_TAG] for spec in specs} - {t.entity for t in SHARED_TABLES}
     if unknown:
         raise ValueError(f"source assets feed tables without a publisher: {sorted(unknown)}")
     return specs
+
+
+def _specs(assets: Iterable[object]) -> Iterator[AssetSpec]:
+    for item in assets:
+        if isinstance(item, AssetSpec):
+            yield item
+        elif isinstance(item, AssetsDefinition):
+            yield from item.specs
 
 
 def shared_table(entity: str) -> SharedTable:

@@ -7,13 +7,13 @@ source gets a check on the curated table it feeds: its newest row is at most `ma
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
-    AssetsDefinition,
-    AssetSpec,
     AutomationCondition,
     asset_check,
 )
@@ -23,12 +23,12 @@ from assets.curated.assets import feeding_specs, shared_table
 from assets.ingest import ENTITY_TAG, MAX_LAG_METADATA
 from resources import ClockResource, WarehouseResource
 
-EVERY_FIVE_MINUTES = "*/5 * * * *"
+CHECK_EVERY_FIVE_MINUTES = cast(
+    AutomationCondition[AssetCheckKey], AutomationCondition.cron_tick_passed("*/5 * * * *")
+)  # Dagster types the condition for assets; it evaluates checks alike
 
 
-def freshness_checks(
-    source_assets: Iterable[AssetSpec | AssetsDefinition],
-) -> list[AssetChecksDefinition]:
+def freshness_checks(source_assets: Iterable[object]) -> list[AssetChecksDefinition]:
     """One check per realtime source and table, evaluated every five minutes."""
     return [
         _freshness_check(spec.key.path[0], spec.tags[ENTITY_TAG], spec.metadata[MAX_LAG_METADATA])
@@ -45,7 +45,7 @@ def _freshness_check(source: str, entity: str, max_lag_s: float) -> AssetChecksD
         name=f"{source}_{entity}_is_fresh",
         description=f"The newest row of curated.{entity} from {source} is at most {max_lag_s:g} s "
         "old (the realtime service is running and its source is sending).",
-        automation_condition=AutomationCondition.cron_tick_passed(EVERY_FIVE_MINUTES),
+        automation_condition=CHECK_EVERY_FIVE_MINUTES,
     )
     def check(warehouse: WarehouseResource, clock: ClockResource) -> AssetCheckResult:
         query = sql.SQL("SELECT max({time}) FROM {table} WHERE source = %s").format(

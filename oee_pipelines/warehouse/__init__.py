@@ -9,6 +9,7 @@ from oee_pipelines.warehouse.pool import open_pool
 from oee_pipelines.warehouse.records import (
     DeadLetter,
     MachineStateRecord,
+    Plausibility,
     ProductionCountRecord,
     TelemetryRecord,
 )
@@ -17,6 +18,7 @@ from oee_pipelines.warehouse.writer import WarehouseWriter, WriteResult
 __all__ = [
     "DeadLetter",
     "MachineStateRecord",
+    "Plausibility",
     "ProductionCountRecord",
     "SyncRun",
     "TelemetryRecord",

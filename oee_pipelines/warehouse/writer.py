@@ -1,34 +1,60 @@
 """The one writer into the warehouse's time-series tables, shared by realtime ingest and backfills.
 
-Every batch is staged with COPY and merged with an upsert on the table's key, so a retried or
-replayed batch never duplicates a row, and an unchanged row is not rewritten. Records the
-warehouse cannot accept (unknown machine, bad value) go to `raw.dead_letter` with the reason;
-they never fail the rest of the batch and never disappear.
+Each record is checked on its own (`records.py`): one the warehouse cannot accept (a bad field,
+an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its reason and
+never costs the rest of its batch. The accepted rows stream, as they are checked, into a binary
+COPY straight into the table inside a savepoint, so the checks overlap the server's work. Only
+when a key is already there (a replay, a correction) or twice in the batch does the batch fall
+back to a stage and an upsert that keeps the last row for a key and rewrites just the rows that
+changed. Either way a replay writes nothing twice, a corrected reading wins, and one batch is
+one transaction.
+
+Telemetry on plain PostgreSQL has a partition per UTC day, created for exactly the days that
+accepted rows fall on: their rows wait until the batch's other rows are copied, then follow
+into the new partitions. TimescaleDB makes its own chunks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from psycopg import Connection, sql
+from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from oee_pipelines.warehouse.dead_letters import escaped, insert_dead_letters, record_letter
 from oee_pipelines.warehouse.records import (
+    DeadLetter,
     MachineStateRecord,
+    Plausibility,
     ProductionCountRecord,
+    Rejected,
     TelemetryRecord,
+    Window,
 )
 
-
-class _Record(Protocol):
-    machine_id: str
-
-    def problem(self) -> str | None: ...
+_COLUMN_TYPES = {
+    "machine_id": "text",
+    "tag": "text",
+    "ts": "timestamptz",
+    "start_ts": "timestamptz",
+    "end_ts": "timestamptz",
+    "state": "text",
+    "reason_code": "text",
+    "good_count": "int8",
+    "reject_count": "int8",
+    "value": "float8",
+    "value_text": "text",
+    "unit": "text",
+    "quality": "text",
+    "source": "text",
+    "site_id": "text",
+    "line_id": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -37,162 +63,215 @@ class WriteResult:
     written: int
     """Rows inserted or changed; a replayed, unchanged row is not counted."""
     dead_lettered: int
+    """Records of this batch rejected; a replayed rejection counts again but is stored once."""
 
 
 @dataclass(frozen=True)
 class _Target:
     table: str
-    columns: tuple[str, ...]
+    record: type
+    """The record class: its fields, in order, are the table's first columns."""
     key: tuple[str, ...]
     with_hierarchy: bool = False
     """Fill site_id and line_id from curated.machine (telemetry carries them for fast filters)."""
+
+    def __post_init__(self) -> None:
+        assert self.columns[: len(self.key)] == self.key, "the key must lead the columns"
 
     @property
     def name(self) -> str:
         return f"curated.{self.table}"
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        added = ("source", "site_id", "line_id") if self.with_hierarchy else ("source",)
+        return tuple(f.name for f in dataclasses.fields(self.record)) + added
 
-_MACHINE_STATE = _Target(
-    "machine_state",
-    ("machine_id", "start_ts", "end_ts", "state", "reason_code"),
-    ("machine_id", "start_ts"),
-)
-_PRODUCTION_COUNT = _Target(
-    "production_count",
-    ("machine_id", "start_ts", "end_ts", "good_count", "reject_count"),
-    ("machine_id", "start_ts"),
-)
-_TELEMETRY = _Target(
-    "telemetry",
-    ("machine_id", "tag", "ts", "value", "value_text", "unit", "quality"),
-    ("machine_id", "tag", "ts"),
-    with_hierarchy=True,
-)
+
+_MACHINE_STATE = _Target("machine_state", MachineStateRecord, ("machine_id", "start_ts"))
+_PRODUCTION_COUNT = _Target("production_count", ProductionCountRecord, ("machine_id", "start_ts"))
+_TELEMETRY = _Target("telemetry", TelemetryRecord, ("machine_id", "tag", "ts"), True)
 
 
 class WarehouseWriter:
     """Writes batches of records through a connection pool; safe to share between threads."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, plausibility: Plausibility | None = None) -> None:
         self._pool = pool
-        self._telemetry_days: set[dt.date] = set()
+        self._plausibility = plausibility or Plausibility()
+        self._partitioned: bool | None = None
+        """Whether telemetry has daily partitions (plain PostgreSQL); None until first asked."""
+        self._partition_days: set[dt.date] = set()
+        """UTC days whose telemetry partition is known to exist."""
 
     def write_machine_states(
         self, records: Iterable[MachineStateRecord], source: str
     ) -> WriteResult:
-        return self._write(_MACHINE_STATE, list(records), source)
+        return self._write(_MACHINE_STATE, records, source)
 
     def write_production_counts(
         self, records: Iterable[ProductionCountRecord], source: str
     ) -> WriteResult:
-        return self._write(_PRODUCTION_COUNT, list(records), source)
+        return self._write(_PRODUCTION_COUNT, records, source)
 
     def write_telemetry(self, records: Iterable[TelemetryRecord], source: str) -> WriteResult:
-        batch = list(records)
-        self._ensure_telemetry_partitions({r.ts.astimezone(dt.UTC).date() for r in batch})
-        return self._write(_TELEMETRY, batch, source)
+        return self._write(_TELEMETRY, records, source)
 
-    def _write(self, target: _Target, records: Sequence[_Record], source: str) -> WriteResult:
-        checked = [(record, record.problem()) for record in records]
-        rejected = [(record, reason) for record, reason in checked if reason is not None]
-        accepted = [record for record, reason in checked if reason is None]
+    def write_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
+        """Keep input that never became a record; returns how many letters were new (a replayed
+        letter is stored once)."""
         with self._pool.connection() as conn, conn.transaction():
-            _dead_letter(conn, target, source, rejected)
-            _stage(conn, target, accepted)
-            unknown = _dead_letter_unknown_machines(conn, target, source)
-            written = _merge(conn, target, source)
-        return WriteResult(len(records), written, len(rejected) + unknown)
+            return insert_dead_letters(conn, letters)
 
-    def _ensure_telemetry_partitions(self, days: set[dt.date]) -> None:
-        """Create missing daily partitions (plain PostgreSQL); TimescaleDB makes its own chunks."""
-        missing = days - self._telemetry_days
-        if not missing:
-            return
-        with self._pool.connection() as conn:
-            partitioned = conn.execute(
-                "SELECT to_regproc('curated.ensure_telemetry_partitions') IS NOT NULL"
+    def _write(self, target: _Target, records: Iterable[object], source: str) -> WriteResult:
+        batch = list(records)
+        source = escaped(source)
+        new_days: set[dt.date] = set()
+        with self._pool.connection() as conn, conn.transaction():
+            check = _Check(
+                target,
+                self._plausibility.window(),
+                _machines(conn, batch, source, target),
+                self._partitions(conn) if target is _TELEMETRY else None,
+            )
+            written = _load(conn, target, check.rows(batch), check.copied)
+            if check.held:
+                new_days = {row[_TS].date() for row in check.held}
+                conn.execute(
+                    "SELECT curated.ensure_telemetry_partitions(%s::date[])", (sorted(new_days),)
+                )
+                written += _load(conn, target, iter(check.held), check.held)
+            insert_dead_letters(
+                conn, (record_letter(r, source, target.name, why) for r, why in check.rejected)
+            )
+        self._partition_days |= new_days
+        return WriteResult(len(batch), written, len(check.rejected))
+
+    def _partitions(self, conn: Connection) -> set[dt.date] | None:
+        """The days with a telemetry partition, or None when TimescaleDB makes its own chunks."""
+        if self._partitioned is None:
+            self._partitioned = conn.execute(
+                "SELECT to_regprocedure('curated.ensure_telemetry_partitions(date[])') IS NOT NULL"
             ).fetchone()[0]
-            if partitioned:
-                lower = dt.datetime.combine(min(missing), dt.time(), dt.UTC)
-                upper = dt.datetime.combine(max(missing), dt.time(), dt.UTC)
-                conn.execute("SELECT curated.ensure_telemetry_partitions(%s, %s)", (lower, upper))
-        self._telemetry_days |= missing
+        return self._partition_days if self._partitioned else None
 
 
-def _stage(conn: Connection, target: _Target, records: Sequence[_Record]) -> None:
-    columns = sql.SQL(", ").join(map(sql.Identifier, target.columns))
-    conn.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE stage ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
-        ).format(columns=columns, table=sql.Identifier("curated", target.table))
-    )
-    conn.execute("ALTER TABLE stage ADD COLUMN ordinal bigint GENERATED ALWAYS AS IDENTITY")
-    with conn.cursor().copy(
-        sql.SQL("COPY stage ({columns}) FROM STDIN").format(columns=columns)
-    ) as copy:
+_TS = _TELEMETRY.columns.index("ts")
+
+
+class _Check:
+    """One batch's records, checked while they stream into COPY: the rows copied, the rows held
+    back until their day's telemetry partition exists, and the records rejected with why."""
+
+    def __init__(
+        self,
+        target: _Target,
+        window: Window,
+        machines: dict[str, tuple[str, ...]],
+        partition_days: set[dt.date] | None,
+    ) -> None:
+        self._target = target
+        self._window = window
+        self._machines = machines
+        self._partition_days = partition_days
+        self.copied: list[tuple] = []
+        self.held: list[tuple] = []
+        self.rejected: list[tuple[object, str]] = []
+
+    def rows(self, records: Iterable[object]) -> Iterator[tuple]:
+        """The accepted rows that can be copied now; no record can make this raise."""
         for record in records:
-            copy.write_row(tuple(getattr(record, c) for c in target.columns))
+            try:
+                if not isinstance(record, self._target.record):
+                    raise Rejected(
+                        f"{type(record).__name__} is not a {self._target.record.__name__}"
+                    )
+                row = record.row(self._window)
+            except Rejected as problem:
+                self.rejected.append((record, str(problem)))
+                continue
+            except Exception as error:  # noqa: BLE001 - what no check foresaw costs one record
+                self.rejected.append(
+                    (record, f"unreadable record: {type(error).__name__}: {error}")
+                )
+                continue
+            added = self._machines.get(row[0])
+            if added is None:
+                self.rejected.append((record, f"unknown machine {row[0]!r}"))
+            elif self._partition_days is not None and row[_TS].date() not in self._partition_days:
+                self.held.append(row + added)
+            else:
+                row += added
+                self.copied.append(row)
+                yield row
 
 
-def _dead_letter(
-    conn: Connection, target: _Target, source: str, rejected: Sequence[tuple[_Record, str]]
-) -> None:
-    if rejected:
-        conn.cursor().executemany(
-            "INSERT INTO raw.dead_letter (source, target, reason, record) VALUES (%s, %s, %s, %s)",
-            [(source, target.name, reason, _as_json(r)) for r, reason in rejected],
-        )
-
-
-def _dead_letter_unknown_machines(conn: Connection, target: _Target, source: str) -> int:
-    cursor = conn.execute(
-        """
-        WITH unknown AS (
-            DELETE FROM stage s
-            WHERE NOT EXISTS (SELECT 1 FROM curated.machine m WHERE m.machine_id = s.machine_id)
-            RETURNING s.*
-        )
-        INSERT INTO raw.dead_letter (source, target, reason, record)
-        SELECT %s, %s, 'unknown machine ' || machine_id, to_jsonb(unknown) - 'ordinal'
-        FROM unknown
-        """,
-        (source, target.name),
+def _machines(
+    conn: Connection, records: list[object], source: str, target: _Target
+) -> dict[str, tuple[str, ...]]:
+    """What the writer adds to the rows of each known machine of the batch: the source, and site
+    and line where the table has them. The machines are kept from deletion until commit."""
+    named = {m for r in records if isinstance(m := getattr(r, "machine_id", None), str)}
+    rows = conn.execute(
+        "SELECT machine_id, site_id, line_id FROM curated.machine"
+        " WHERE machine_id = ANY(%s) FOR KEY SHARE",
+        ([escaped(machine_id) for machine_id in named],),  # an invalid id is rejected anyway
     )
+    if target.with_hierarchy:
+        return {machine_id: (source, site_id, line_id) for machine_id, site_id, line_id in rows}
+    return {machine_id: (source,) for machine_id, _, _ in rows}
+
+
+def _load(conn: Connection, target: _Target, rows: Iterator[tuple], copied: list[tuple]) -> int:
+    """Copy `rows` (each one also lands in `copied`) into the table; if a key is already there
+    or twice in the batch, upsert `copied` instead, the last row for a key winning."""
+    try:
+        with conn.transaction():  # a savepoint: a clashing key undoes just the copy
+            return _copy(conn, sql.Identifier("curated", target.table), target, rows)
+    except UniqueViolation:
+        deque(rows, maxlen=0)  # the rest of the batch, so that `copied` is complete
+        latest = {row[: len(target.key)]: row for row in copied}
+        return _upsert(conn, target, latest.values())
+
+
+def _copy(conn: Connection, table: sql.Identifier, target: _Target, rows: Iterable[tuple]) -> int:
+    cursor = conn.cursor()
+    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)").format(
+        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, target.columns))
+    )
+    with cursor.copy(statement) as copy:
+        copy.set_types([_COLUMN_TYPES[column] for column in target.columns])
+        for row in rows:
+            copy.write_row(row)
     return cursor.rowcount
 
 
-def _merge(conn: Connection, target: _Target, source: str) -> int:
-    """Upsert the staged rows; within one batch the last record for a key wins."""
-    columns = [*target.columns, "source"]
-    selected = [sql.SQL("s.{}").format(sql.Identifier(c)) for c in target.columns]
-    selected.append(sql.Literal(source))
-    if target.with_hierarchy:
-        columns += ["site_id", "line_id"]
-        selected += [sql.SQL("m.site_id"), sql.SQL("m.line_id")]
-    updated = [c for c in columns if c not in target.key]
+def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
+    """Stage the rows and merge them on the key, rewriting only rows that changed (the stage
+    goes again: the rows of new partitions may need one in the same transaction)."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, target.columns))
+    table = sql.Identifier("curated", target.table)
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE stage AS SELECT {} FROM {} WITH NO DATA").format(columns, table)
+    )
+    _copy(conn, sql.Identifier("stage"), target, rows)
+    updated = [c for c in target.columns if c not in target.key]
     statement = sql.SQL(
         """
-        INSERT INTO {table} AS t ({columns})
-        SELECT DISTINCT ON ({key}) {selected}
-        FROM stage s JOIN curated.machine m USING (machine_id)
-        ORDER BY {key}, s.ordinal DESC
-        ON CONFLICT ({key_columns}) DO UPDATE SET ({updated}) = ROW({excluded})
+        INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM stage
+        ON CONFLICT ({key}) DO UPDATE SET ({updated}) = ROW({excluded})
         WHERE ({current}) IS DISTINCT FROM ({excluded})
         """
     ).format(
-        table=sql.Identifier("curated", target.table),
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        key=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in target.key),
-        selected=sql.SQL(", ").join(selected),
-        key_columns=sql.SQL(", ").join(map(sql.Identifier, target.key)),
+        table=table,
+        columns=columns,
+        key=sql.SQL(", ").join(map(sql.Identifier, target.key)),
         updated=sql.SQL(", ").join(map(sql.Identifier, updated)),
         excluded=sql.SQL(", ").join(
             sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in updated
         ),
         current=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in updated),
     )
-    return conn.execute(statement).rowcount
-
-
-def _as_json(record: _Record) -> str:
-    return json.dumps(dataclasses.asdict(record), default=str)
+    written = conn.execute(statement).rowcount
+    conn.execute("DROP TABLE stage")
+    return written

@@ -1,52 +1,78 @@
-"""Migrations, the shared writer and the audit log, against a real PostgreSQL."""
+"""Migrations and the shared writer against a real PostgreSQL: every accepted record is written
+once, the last record for a key wins, a correction wins, and every record the warehouse cannot
+accept is kept in raw.dead_letter with its reason, without costing its batch."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 
 import psycopg
 import pytest
 
 from oee_pipelines.warehouse import (
     MachineStateRecord,
+    Plausibility,
     ProductionCountRecord,
     TelemetryRecord,
     WarehouseWriter,
+    WriteResult,
     sync_log,
     upgrade,
 )
 
+from .conftest import NOW, Query
+from .test_records import BAD
+
 T0 = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
+DAY = dt.timedelta(days=1)
 
 
-def _rows(url: str, query: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchall()
+def _timescaledb(query: Query) -> bool:
+    return bool(query("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")[0][0])
 
 
-def _scalar(url: str, query: str):
-    return _rows(url, query)[0][0]
+def _partitions(query: Query) -> list[str]:
+    rows = query("SELECT relname FROM pg_class WHERE relname ~ '^telemetry_[0-9]+$' ORDER BY 1")
+    return [name for (name,) in rows]
 
 
-def _timescaledb(url: str) -> bool:
-    return bool(_scalar(url, "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"))
+def _write(writer: WarehouseWriter, records: list) -> WriteResult:
+    """A batch of one kind of record, through that kind's method."""
+    kind = next(type(r) for r in records if type(r) is not dict)
+    write = {
+        MachineStateRecord: writer.write_machine_states,
+        ProductionCountRecord: writer.write_production_counts,
+        TelemetryRecord: writer.write_telemetry,
+    }[kind]
+    return write(records, "test")
+
+
+def _shifted(record, delta: dt.timedelta):
+    """The record moved in time by `delta` (a new key)."""
+    moved = {
+        name: getattr(record, name) + delta
+        for name in ("ts", "start_ts", "end_ts")
+        if isinstance(getattr(record, name, None), dt.datetime)
+    }
+    return dataclasses.replace(record, **moved)
 
 
 def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str) -> None:
     upgrade(empty_database_url)
     upgrade(empty_database_url)
-    assert (
-        _scalar(empty_database_url, "SELECT version_num FROM alembic_version") == "0001_foundation"
-    )
-    tables = _scalar(
-        empty_database_url,
-        """
-        SELECT array_agg(table_schema || '.' || table_name ORDER BY 1)
-        FROM information_schema.tables
-        WHERE table_schema IN ('raw', 'curated', 'audit') AND table_name NOT LIKE 'telemetry_%'
-        """,
-    )
+    with psycopg.connect(empty_database_url) as conn:
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        tables = conn.execute(
+            """
+            SELECT array_agg(table_schema || '.' || table_name ORDER BY 1)
+            FROM information_schema.tables
+            WHERE table_schema IN ('raw', 'curated', 'audit') AND table_name NOT LIKE 'telemetry_%'
+            """
+        ).fetchone()[0]
+    assert version == "0002_dead_letters"
     assert set(tables) == {
         "audit.sync_log", "curated.line", "curated.machine", "curated.machine_state",
         "curated.production_count", "curated.shift_pattern", "curated.site", "curated.telemetry",
@@ -54,39 +80,111 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
     }  # fmt: skip
 
 
-def test_telemetry_is_partitioned_by_day_without_timescaledb(database_url: str, pool) -> None:
-    if _timescaledb(database_url):
+def test_dead_letters_from_before_0002_keep_their_columns_and_gain_a_payload(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url, "0001_foundation")
+    old_insert = """
+        INSERT INTO raw.dead_letter (source, target, reason, record)
+        VALUES ('opcua', 'curated.machine_state', 'unknown machine M9', '{"machine_id": "M9"}')
+    """
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute(old_insert)
+    upgrade(empty_database_url)
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute(old_insert)  # plain SQL of the old shape still works
+        rows = conn.execute(
+            "SELECT reason, record->>'machine_id', convert_from(payload, 'UTF8')::jsonb,"
+            " payload_format, context, fingerprint FROM raw.dead_letter ORDER BY dead_letter_id"
+        ).fetchall()
+    assert rows == [
+        ("unknown machine M9", "M9", {"machine_id": "M9"}, "json", {}, None),
+        ("unknown machine M9", "M9", None, None, {}, None),
+    ]
+
+
+def test_telemetry_is_partitioned_by_day_without_timescaledb(
+    query: Query, pool, writer: WarehouseWriter
+) -> None:
+    if _timescaledb(query):
         pytest.skip("TimescaleDB is installed here: telemetry is a hypertable instead")
-    assert _scalar(database_url, "SELECT partstrat FROM pg_partitioned_table") == "r"
+    assert query("SELECT partstrat FROM pg_partitioned_table") == [("r",)]
     # A plain INSERT for a day without a partition lands in the default partition ...
     with pool.connection() as conn:
         conn.execute(
             "INSERT INTO curated.telemetry (machine_id, tag, ts, site_id, line_id, value, source)"
             " VALUES ('M1', 'temp', %s, 'S1', 'L1', 1.0, 'sql')",
-            (T0 + dt.timedelta(days=1),),
+            (T0 + DAY,),
         )
     # ... and moves into the day's partition when the writer creates it.
-    writer = WarehouseWriter(pool)
     writer.write_telemetry(
-        [TelemetryRecord("M1", "temp", T0 + dt.timedelta(days=d), 20.0 + d) for d in (0, 1)], "test"
+        [TelemetryRecord("M1", "temp", T0 + d * DAY, 20.0 + d) for d in (0, 1)], "test"
     )
-    assert _scalar(database_url, "SELECT count(*) FROM curated.telemetry_default") == 0
-    assert _scalar(database_url, "SELECT count(*) FROM curated.telemetry_20261121") == 1
-    assert _scalar(database_url, "SELECT count(*) FROM curated.telemetry") == 2
+    assert query("SELECT count(*) FROM curated.telemetry_default") == [(0,)]
+    assert query("SELECT value, source FROM curated.telemetry_20261121") == [(21.0, "test")]
+    assert query("SELECT count(*) FROM curated.telemetry") == [(2,)]
 
 
-def test_telemetry_is_a_compressed_hypertable_with_timescaledb(database_url: str) -> None:
-    if not _timescaledb(database_url):
+def test_partitions_are_created_only_for_days_that_accepted_rows_fall_on(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    if _timescaledb(query):
+        pytest.skip("TimescaleDB is installed here: it makes its own chunks")
+    year_ago = T0 - 365 * DAY
+    result = writer.write_telemetry(
+        [
+            TelemetryRecord("M1", "temp", dt.datetime(1900, 1, 1, tzinfo=dt.UTC), 1.0),
+            TelemetryRecord("M1", "temp", year_ago, 2.0),
+            TelemetryRecord("M9", "temp", T0 - 100 * DAY, 3.0),  # unknown machine
+            TelemetryRecord("M1", "te\x00mp", T0 - 200 * DAY, 4.0),
+            TelemetryRecord("M1", "temp", T0, 5.0),
+        ],
+        "test",
+    )
+    assert (result.written, result.dead_lettered) == (2, 3)
+    assert _partitions(query) == ["telemetry_20251120", "telemetry_20261120"]
+
+
+def test_a_batch_over_a_known_and_a_new_day_copies_both_and_replays_once(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    first = [TelemetryRecord("M1", "temp", T0 + i * MINUTE, float(i)) for i in range(3)]
+    assert writer.write_telemetry(first, "test").written == 3
+    # The next batch runs over midnight into a day without a partition yet, and repeats a key.
+    second = [_shifted(r, 18 * 60 * MINUTE) for r in first]  # 00:00 .. 00:02 the next day
+    both = [*first, *second]
+    assert writer.write_telemetry(both, "test") == WriteResult(6, 3, 0)
+    assert writer.write_telemetry(both, "test") == WriteResult(6, 0, 0)
+    corrected = [dataclasses.replace(r, value=r.value + 0.5) for r in both]
+    assert writer.write_telemetry(corrected, "test") == WriteResult(6, 6, 0)
+    assert query("SELECT count(*), sum(value) FROM curated.telemetry") == [(6, 9.0)]
+
+
+def test_telemetry_is_a_compressed_hypertable_with_timescaledb(query: Query) -> None:
+    if not _timescaledb(query):
         pytest.skip("TimescaleDB is not installed on this PostgreSQL server")
-    assert _scalar(
-        database_url,
+    assert query(
         "SELECT compression_enabled FROM timescaledb_information.hypertables"
-        " WHERE hypertable_name = 'telemetry'",
-    )
+        " WHERE hypertable_name = 'telemetry'"
+    ) == [(True,)]
 
 
-def test_writer_upserts_so_a_replayed_batch_adds_nothing(database_url: str, pool) -> None:
-    writer = WarehouseWriter(pool)
+def test_telemetry_on_timescaledb_is_copied_once_and_corrected(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    if not _timescaledb(query):
+        pytest.skip("TimescaleDB is not installed on this PostgreSQL server")
+    batch = [TelemetryRecord("M1", "temp", T0 + i * DAY, float(i)) for i in range(3)]
+    assert writer.write_telemetry(batch, "test").written == 3
+    assert writer.write_telemetry(batch, "test").written == 0
+    corrected = [dataclasses.replace(batch[0], value=9.0)]
+    assert writer.write_telemetry(corrected, "test").written == 1
+    assert query("SELECT sum(value) FROM curated.telemetry") == [(12.0,)]
+
+
+def test_writer_upserts_so_a_replayed_batch_adds_nothing(
+    query: Query, writer: WarehouseWriter
+) -> None:
     states = [
         MachineStateRecord("M1", T0, T0 + 5 * MINUTE, "running"),
         MachineStateRecord("M1", T0 + 5 * MINUTE, None, "unplanned_stop", "JAM"),
@@ -96,22 +194,43 @@ def test_writer_upserts_so_a_replayed_batch_adds_nothing(database_url: str, pool
     # The open interval closes: the same key is updated, not duplicated.
     closed = MachineStateRecord("M1", T0 + 5 * MINUTE, T0 + 9 * MINUTE, "unplanned_stop", "JAM")
     assert writer.write_machine_states([closed], "test").written == 1
-    assert _scalar(database_url, "SELECT count(*) FROM curated.machine_state") == 2
-    assert _scalar(database_url, "SELECT max(end_ts) FROM curated.machine_state") == T0 + 9 * MINUTE
-
-
-def test_last_record_of_a_batch_wins_for_a_key(database_url: str, pool) -> None:
-    counts = [
-        ProductionCountRecord("M1", T0, T0 + MINUTE, 10, 0),
-        ProductionCountRecord("M1", T0, T0 + MINUTE, 12, 1),
+    assert query("SELECT count(*), max(end_ts) FROM curated.machine_state") == [
+        (2, T0 + 9 * MINUTE)
     ]
-    result = WarehouseWriter(pool).write_production_counts(counts, "test")
-    assert (result.received, result.written) == (2, 1)
-    assert _scalar(database_url, "SELECT good_count FROM curated.production_count") == 12
+
+
+def test_a_batch_of_new_and_known_keys_writes_the_new_and_the_changed(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    counts = [
+        ProductionCountRecord("M1", T0 + i * MINUTE, T0 + (i + 1) * MINUTE, i, 0) for i in range(4)
+    ]
+    writer.write_production_counts(counts[:2], "test")
+    # counts[0] unchanged, counts[1] corrected, counts[2:] new: the copy clashes, the upsert merges.
+    batch = [counts[0], dataclasses.replace(counts[1], reject_count=1), *counts[2:]]
+    assert writer.write_production_counts(batch, "test") == WriteResult(4, 3, 0)
+    assert query("SELECT good_count, reject_count FROM curated.production_count ORDER BY 1") == [
+        (0, 0), (1, 1), (2, 0), (3, 0)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["production_count", "telemetry"])
+def test_last_record_of_a_batch_wins_for_a_key(query: Query, writer: WarehouseWriter, kind) -> None:
+    if kind == "production_count":
+        batch = [
+            ProductionCountRecord("M1", T0, T0 + MINUTE, 10, 0),
+            ProductionCountRecord("M1", T0, T0 + MINUTE, 12, 1),
+        ]
+        value = "SELECT good_count FROM curated.production_count"
+    else:
+        batch = [TelemetryRecord("M1", "temp", T0, 1.0), TelemetryRecord("M1", "temp", T0, 12.0)]
+        value = "SELECT value FROM curated.telemetry"
+    assert _write(writer, batch) == WriteResult(2, 1, 0)
+    assert query(value) == [(12,)]
 
 
 def test_records_that_cannot_be_accepted_go_to_the_dead_letter_table(
-    database_url: str, pool
+    query: Query, writer: WarehouseWriter
 ) -> None:
     records = [
         MachineStateRecord("M1", T0, T0 + MINUTE, "running"),
@@ -120,31 +239,115 @@ def test_records_that_cannot_be_accepted_go_to_the_dead_letter_table(
         MachineStateRecord("M1", T0 + 3 * MINUTE, T0 + 2 * MINUTE, "idle"),
         MachineStateRecord("M1", dt.datetime(2026, 11, 20, 7), None, "idle"),
     ]
-    result = WarehouseWriter(pool).write_machine_states(records, "opcua")
+    result = writer.write_machine_states(records, "opcua")
     assert (result.written, result.dead_lettered) == (1, 4)
-    dead = _rows(
-        database_url,
-        "SELECT source, target, reason, record->>'machine_id' FROM raw.dead_letter ORDER BY reason",
+    dead = query(
+        "SELECT source, target, reason, record->>'machine_id' FROM raw.dead_letter ORDER BY reason"
     )
     assert dead == [
         ("opcua", "curated.machine_state", "end_ts is not after start_ts", "M1"),
-        ("opcua", "curated.machine_state", "timestamp without timezone", "M1"),
-        ("opcua", "curated.machine_state", "unknown machine M9", "M9"),
+        ("opcua", "curated.machine_state", "start_ts is a timestamp without timezone", "M1"),
+        ("opcua", "curated.machine_state", "unknown machine 'M9'", "M9"),
         ("opcua", "curated.machine_state", "unknown state 'dancing'", "M1"),
     ]
 
 
-def test_telemetry_gets_its_site_and_line_from_the_hierarchy(database_url: str, pool) -> None:
-    WarehouseWriter(pool).write_telemetry(
+@pytest.mark.parametrize(("record", "change", "reason"), BAD.values(), ids=BAD.keys())
+def test_one_bad_field_costs_only_its_record_and_a_retry_does_the_same(
+    query: Query, writer: WarehouseWriter, record, change: dict, reason: str
+) -> None:
+    batch = [record, dataclasses.replace(record, **change), _shifted(record, -10 * MINUTE)]
+    assert _write(writer, batch) == WriteResult(3, 2, 1)
+    assert _write(writer, batch) == WriteResult(3, 0, 1)
+    assert query("SELECT reason FROM raw.dead_letter") == [(reason,)]
+
+
+def test_records_of_another_kind_are_dead_letters(query: Query, writer: WarehouseWriter) -> None:
+    state = MachineStateRecord("M1", T0, None, "running")
+    batch = [ProductionCountRecord("M1", T0, T0 + MINUTE, 1, 0), {"machine_id": "M1"}, None, state]
+    assert writer.write_machine_states(batch, "test") == WriteResult(4, 1, 3)
+    assert query("SELECT reason, record FROM raw.dead_letter ORDER BY reason") == [
+        ("NoneType is not a MachineStateRecord", "None"),
+        (
+            "ProductionCountRecord is not a MachineStateRecord",
+            {
+                "machine_id": "M1",
+                "start_ts": "2026-11-20T06:00:00+00:00",
+                "end_ts": "2026-11-20T06:01:00+00:00",
+                "good_count": 1,
+                "reject_count": 0,
+            },
+        ),
+        ("dict is not a MachineStateRecord", {"machine_id": "M1"}),
+    ]
+
+
+def test_implausible_timestamps_are_dead_letters_never_rows(query: Query, pool) -> None:
+    writer = WarehouseWriter(
+        pool,
+        Plausibility(
+            earliest=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            clock_skew=dt.timedelta(minutes=1),
+            now=lambda: NOW,
+        ),
+    )
+    counts = [
+        ProductionCountRecord("M1", T0, T0 + MINUTE, 5, 0),
+        ProductionCountRecord(
+            "M1",
+            dt.datetime(9999, 12, 31, tzinfo=dt.UTC),
+            dt.datetime(9999, 12, 31, 1, tzinfo=dt.UTC),
+            5,
+            0,
+        ),
+        ProductionCountRecord("M1", NOW, NOW + 2 * MINUTE, 5, 0),  # ends beyond the skew
+    ]
+    states = [
+        MachineStateRecord("M1", dt.datetime(1970, 1, 1, tzinfo=dt.UTC), None, "running"),
+        MachineStateRecord("M1", dt.datetime(2025, 12, 31, 23, tzinfo=dt.UTC), None, "idle"),
+        MachineStateRecord("M1", NOW + MINUTE, None, "idle"),  # just within the skew
+    ]
+    assert writer.write_production_counts(counts, "plc") == WriteResult(3, 1, 2)
+    assert writer.write_machine_states(states, "plc") == WriteResult(3, 1, 2)
+    assert query("SELECT start_ts FROM curated.production_count") == [(T0,)]
+    assert query("SELECT start_ts FROM curated.machine_state") == [(NOW + MINUTE,)]
+    early = "is before the earliest plausible time 2026-01-01T00:00:00+00:00"
+    future = "is in the future beyond the clock skew"
+    assert query("SELECT reason FROM raw.dead_letter ORDER BY reason") == [
+        (f"end_ts 2026-11-30T12:02:00+00:00 {future}",),
+        (f"start_ts 1970-01-01T00:00:00+00:00 {early}",),
+        (f"start_ts 2025-12-31T23:00:00+00:00 {early}",),
+        (f"start_ts 9999-12-31T00:00:00+00:00 {future}",),
+    ]
+
+
+def test_non_finite_telemetry_is_kept_with_quality_bad_and_its_text(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    values = [1.5, math.nan, math.inf, -math.inf]
+    batch = [TelemetryRecord("M1", "temp", T0 + i * MINUTE, v) for i, v in enumerate(values)]
+    assert writer.write_telemetry(batch, "test") == WriteResult(4, 4, 0)
+    assert query("SELECT value, value_text, quality FROM curated.telemetry ORDER BY ts") == [
+        (1.5, None, "good"),
+        (None, "NaN", "bad"),
+        (None, "Infinity", "bad"),
+        (None, "-Infinity", "bad"),
+    ]
+    assert query("SELECT avg(value) FROM curated.telemetry") == [(1.5,)]
+
+
+def test_telemetry_gets_its_site_and_line_from_the_hierarchy(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    writer.write_telemetry(
         [TelemetryRecord("M1", "pressure", T0, 4.2, unit="bar", quality="uncertain")], "modbus"
     )
-    rows = _rows(
-        database_url, "SELECT site_id, line_id, value, unit, quality, source FROM curated.telemetry"
-    )
-    assert rows == [("S1", "L1", 4.2, "bar", "uncertain", "modbus")]
+    assert query(
+        "SELECT site_id, line_id, value, unit, quality, source FROM curated.telemetry"
+    ) == [("S1", "L1", 4.2, "bar", "uncertain", "modbus")]
 
 
-def test_sync_log_records_success_and_failure(database_url: str, pool) -> None:
+def test_sync_log_records_success_and_failure(query: Query, pool) -> None:
     with sync_log(pool, actor="test", operation="sync", source_system="mes", target="t") as run:
         run.rows_read, run.rows_written = 5, 4
     with (
@@ -152,10 +355,9 @@ def test_sync_log_records_success_and_failure(database_url: str, pool) -> None:
         sync_log(pool, actor="test", operation="sync", source_system="erp", target="t"),
     ):
         raise RuntimeError("ERP unreachable")
-    rows = _rows(
-        database_url,
+    rows = query(
         "SELECT source_system, status, rows_read, rows_written, error, finished_at IS NOT NULL"
-        " FROM audit.sync_log ORDER BY sync_id",
+        " FROM audit.sync_log ORDER BY sync_id"
     )
     assert rows == [
         ("mes", "success", 5, 4, None, True),
