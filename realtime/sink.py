@@ -8,12 +8,10 @@ anything, new batches queue behind it, so a later reading never loses to an olde
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -138,7 +136,7 @@ class Sink:
                     self._metrics.rows_written.labels(table).inc(result.written)
                     self._metrics.dead_letters.labels(source).inc(result.dead_lettered)
             if decoded.dead_letters:
-                _write_dead_letters(self._pool, decoded.dead_letters)
+                self._writer.write_dead_letters(decoded.dead_letters)
                 self._metrics.dead_letters.labels(source).inc(len(decoded.dead_letters))
 
     def _quarantine(self, records: Mapping[str, Decoded], error: psycopg.Error) -> None:
@@ -154,40 +152,8 @@ class Sink:
             letters = [
                 DeadLetter(source, "realtime", reason, dataclasses.asdict(row)) for row in rows
             ]
-            _write_dead_letters(self._pool, [*letters, *decoded.dead_letters])
+            self._writer.write_dead_letters([*letters, *decoded.dead_letters])
             self._metrics.dead_letters.labels(source).inc(len(letters) + len(decoded.dead_letters))
 
     def _report_spool(self) -> None:
         self._metrics.set_spool(len(self._spool), self._spool.size, self._full)
-
-
-def _write_dead_letters(pool: ConnectionPool, letters: Iterable[DeadLetter]) -> None:
-    """Until the shared writer's `write_dead_letters` is merged (then: call that instead)."""
-    rows = [
-        (
-            letter.source,
-            letter.target,
-            letter.reason,
-            _json({"payload": _payload(letter.payload), "context": dict(letter.context)}),
-        )
-        for letter in letters
-    ]
-    with pool.connection() as conn:
-        conn.cursor().executemany(
-            "INSERT INTO raw.dead_letter (source, target, reason, record) VALUES (%s, %s, %s, %s)",
-            rows,
-        )
-
-
-def _payload(payload: bytes | str | Mapping) -> object:
-    if isinstance(payload, bytes):
-        try:
-            return payload.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"base64": base64.b64encode(payload).decode("ascii")}
-    return payload if isinstance(payload, str) else dict(payload)
-
-
-def _json(value: object) -> str:
-    """JSON that jsonb accepts: a NUL character is kept as the text `\\u0000`."""
-    return json.dumps(value, default=str).replace("\\u0000", "\\\\u0000")

@@ -153,10 +153,11 @@ def telemetry_rows(database_url: str, tag: str = "speed") -> list[tuple[dt.datet
         ).fetchall()
 
 
-def dead_letters(database_url: str) -> list[tuple[str, str, dict]]:
+def dead_letters(database_url: str) -> list[tuple[str, str, bytes, dict]]:
+    """(source, reason, payload, context) of each dead letter, in arrival order."""
     with psycopg.connect(database_url) as conn:
         return conn.execute(
-            "SELECT source, reason, record FROM raw.dead_letter ORDER BY dead_letter_id"
+            "SELECT source, reason, payload, context FROM raw.dead_letter ORDER BY dead_letter_id"
         ).fetchall()
 
 
