@@ -128,6 +128,21 @@ def _add_simulate(commands: Commands) -> None:
     truth.set_defaults(handler=_simulate_truth)
 
 
+def _add_realtime(commands: Commands) -> None:
+    realtime = commands.add_parser("realtime", help="the realtime ingest service")
+    realtime_run = realtime.add_subparsers(title="realtime commands", required=True).add_parser(
+        "run", help="ingest from the configured sources until SIGTERM/SIGINT, then flush"
+    )
+    realtime_run.add_argument("--config", type=Path, help="default: config/realtime.yaml")
+    realtime_run.set_defaults(handler=_realtime_run)
+
+
+def _realtime_run(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime.service import run
+
+    return run(args.config, settings)
+
+
 def _instant(text: str) -> dt.datetime:
     """An ISO 8601 instant; without an offset it is taken as UTC."""
     value = dt.datetime.fromisoformat(text)
@@ -165,7 +180,13 @@ def _simulate_truth(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS: tuple[Callable[[Commands], None], ...] = (_add_demo, _add_ui, _add_db, _add_simulate)
+COMMANDS: tuple[Callable[[Commands], None], ...] = (
+    _add_demo,
+    _add_ui,
+    _add_db,
+    _add_simulate,
+    _add_realtime,
+)
 
 
 if __name__ == "__main__":
