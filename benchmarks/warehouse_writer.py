@@ -74,7 +74,9 @@ def main() -> None:
             writer.write_telemetry(records[:1], "warmup")  # partitions, connections
             records = records[1:]
             batches = [records[i : i + BATCH] for i in range(0, len(records), BATCH)]
-            corrected = [[replace(r, value=r.value + 0.5) for r in batch] for batch in batches]
+            corrected = [
+                [replace(r, value=(r.value or 0.0) + 0.5) for r in batch] for batch in batches
+            ]
             with pool.connection() as conn:
                 conn.execute("CREATE TABLE raw.baseline (LIKE curated.telemetry INCLUDING ALL)")
 
@@ -146,8 +148,8 @@ class Timed:
 
 def _raw_copy(pool: ConnectionPool, batch: list[TelemetryRecord]) -> int:
     """The rows of a batch, complete with source, site and line, in one binary COPY."""
-    columns = ("machine_id", "tag", "ts", "value", "value_text", "unit", "quality", "source")
-    columns += ("site_id", "line_id")
+    columns = ("machine_id", "tag", "ts", "value", "value_text", "unit", "quality", "source",
+               "site_id", "line_id")  # fmt: skip
     types = [
         "text",
         "text",

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 
 from assets.oee.translator import OeeDbtTranslator
 from oee_pipelines.dbt_project import dbt_profile_env, dbt_project
+from oee_pipelines.warehouse.pool import scalar
 from resources import ClockResource, WarehouseResource
 
 COLUMNS_SQL = """
@@ -113,7 +114,7 @@ def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dic
         }
         if node["config"]["materialized"] != "view":
             count = sql.SQL("SELECT count(*) FROM {}").format(name)
-            metadata["dagster/row_count"] = conn.execute(count).fetchone()[0]
+            metadata["dagster/row_count"] = scalar(conn, count)
     return metadata
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from oee_pipelines.warehouse.pool import scalar
+
 SYNC_LOCK_NAMESPACE = 0x0EE5
 """First key of the two-key advisory locks on sync_ids (no other user of that key space);
 the second is the sync_id modulo 2**31."""
@@ -64,10 +66,10 @@ def sync_log(
     that rolls back the operation's data is still recorded. Rows left 'running' by processes
     that died are marked 'abandoned' first.
     """
-    with psycopg.connect(pool.conninfo, autocommit=True) as conn:
+    with psycopg.connect(str(pool.conninfo), autocommit=True) as conn:
         reconcile_sync_log(conn)
         with conn.transaction():
-            sync_id = conn.execute(_START, (actor, operation, source_system, target)).fetchone()[0]
+            sync_id = scalar(conn, _START, (actor, operation, source_system, target))
             conn.execute(_LOCK, (SYNC_LOCK_NAMESPACE, sync_id))
         run = SyncRun()
         status, error = "success", None

@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from psycopg import Connection
 
@@ -51,6 +52,7 @@ def insert_dead_letters(conn: Connection, letters: Iterable[DeadLetter]) -> int:
 
 def record_letter(record: object, source: str, target: str, reason: str) -> DeadLetter:
     """The dead letter of a record the writer rejected: its fields, whatever their types."""
+    payload: Mapping[str, Any] | str
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         payload = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
     else:

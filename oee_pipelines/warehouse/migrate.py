@@ -54,7 +54,9 @@ def run_sql(filename: str, **params: str) -> None:
     if params:
         sql = Template(sql).substitute(params)
     # Straight to psycopg without parameters: `%` in PL/pgSQL format() strings stays literal.
-    op.get_bind().connection.dbapi_connection.cursor().execute(sql)
+    dbapi = op.get_bind().connection.dbapi_connection
+    assert dbapi is not None, "a running migration has a connection"
+    dbapi.cursor().execute(sql)
 
 
 def timescaledb_enabled() -> bool:

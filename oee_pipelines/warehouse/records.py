@@ -231,7 +231,7 @@ def _instant(name: str, value: object, window: Window) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _count(name: str, value: object) -> int:
+def _count(name: str, value: Any) -> int:
     """A count: an integer (numpy's too, bool not) from 0 to the bigint maximum."""
     if isinstance(value, bool):
         raise Rejected(f"{name} is bool, not an integer")
@@ -256,3 +256,7 @@ def _number(name: str, value: object) -> float | None:
         return float(value)
     except OverflowError:
         raise Rejected(f"{name} is beyond double precision") from None
+
+
+Record = MachineStateRecord | ProductionCountRecord | TelemetryRecord
+"""Every kind of record the writer loads."""

@@ -21,17 +21,20 @@ import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from oee_pipelines.warehouse.dead_letters import escaped, insert_dead_letters, record_letter
+from oee_pipelines.warehouse.pool import scalar
 from oee_pipelines.warehouse.records import (
     DeadLetter,
     MachineStateRecord,
     Plausibility,
     ProductionCountRecord,
+    Record,
     Rejected,
     TelemetryRecord,
     Window,
@@ -150,9 +153,10 @@ class WarehouseWriter:
     def _partitions(self, conn: Connection) -> set[dt.date] | None:
         """The days with a telemetry partition, or None when TimescaleDB makes its own chunks."""
         if self._partitioned is None:
-            self._partitioned = conn.execute(
-                "SELECT to_regprocedure('curated.ensure_telemetry_partitions(date[])') IS NOT NULL"
-            ).fetchone()[0]
+            self._partitioned = scalar(
+                conn,
+                "SELECT to_regprocedure('curated.ensure_telemetry_partitions(date[])') IS NOT NULL",
+            )
         return self._partition_days if self._partitioned else None
 
 
@@ -186,7 +190,7 @@ class _Check:
                     raise Rejected(
                         f"{type(record).__name__} is not a {self._target.record.__name__}"
                     )
-                row = record.row(self._window)
+                row = cast(Record, record).row(self._window)
             except Rejected as problem:
                 self.rejected.append((record, str(problem)))
                 continue
