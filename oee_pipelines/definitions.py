@@ -12,6 +12,7 @@ from dagster import Definitions, EnvVar, definitions
 
 from assets.curated import definitions as curated
 from assets.oee.assets import oee_dbt_models
+from assets.pi import definitions as pi
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
 from oee_pipelines.dbt_project import dbt_resource
@@ -25,6 +26,7 @@ Source = Callable[[Settings], Definitions]
 SOURCES: tuple[Source, ...] = (
     plant.definitions,
     simulator.definitions,
+    pi.definitions,
 )
 
 
