@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from dagster import Definitions, EnvVar, definitions
 
+from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.oee.assets import oee_dbt_models
 from assets.pi import definitions as pi
@@ -27,6 +28,7 @@ SOURCES: tuple[Source, ...] = (
     plant.definitions,
     simulator.definitions,
     pi.definitions,
+    aveva.definitions,
 )
 
 

@@ -21,6 +21,7 @@ from oee_pipelines.warehouse import open_pool
 from resources import ClockResource
 from simulator import SimulatedPlant
 from simulator.servers._http import JsonServer
+from simulator.servers.aveva import SimulatedAvevaHistorian
 from simulator.servers.historian import RecordedHistory, historian_tags
 from simulator.servers.pi import SimulatedPiWebApi
 
@@ -76,3 +77,19 @@ def backfill(
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last or first},
         raise_on_error=False,
     )
+
+
+@pytest.fixture(scope="session")
+def aveva_history(plant: PlantModel, historians: dict[str, HistorianConfig]) -> RecordedHistory:
+    return RecordedHistory(
+        SimulatedPlant(plant, SEED), historian_tags(historians["aveva"].machines)
+    )
+
+
+@pytest.fixture
+def aveva_api(
+    aveva_history: RecordedHistory,
+) -> Iterator[tuple[SimulatedAvevaHistorian, JsonServer]]:
+    api = SimulatedAvevaHistorian(aveva_history, page_size=2000)
+    with api.serve() as server:
+        yield api, server
