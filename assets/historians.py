@@ -13,9 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from dagster import AssetExecutionContext, AssetMaterialization, Failure, MaterializeResult
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    ExecuteInProcessResult,
+    Failure,
+    MaterializeResult,
+    materialize,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from assets.ingest import ingest
 from oee_pipelines.connectors.historian import HistorianConfig, Sample, to_rows
@@ -84,3 +96,27 @@ def backfill_days(
         **{f"overlap_{entity}": count for entity, count in sorted(overlap.items())},
         overlap_rule="other sources win; the historian fills their gaps",
     )
+
+
+def backfill_recent_days(
+    assets: Sequence[AssetsDefinition],
+    resources: Mapping[str, object],
+    now: dt.datetime,
+    days: int,
+) -> list[ExecuteInProcessResult]:
+    """Materialize the last `days` complete UTC days of each historian asset in one run each, in
+    process (what `oee demo` does; the UI backfills through the daemon instead)."""
+    last = now.astimezone(dt.UTC).date() - _DAY
+    first = last - (days - 1) * _DAY
+    return [
+        materialize(
+            [asset],
+            resources=dict(resources),
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+            },
+            raise_on_error=False,
+        )
+        for asset in assets
+    ]
