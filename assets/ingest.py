@@ -33,6 +33,8 @@ from resources import WarehouseResource
 
 ENTITY_TAG = "oee/entity"
 """Tag of a source asset: the curated table (entity) its rows land in."""
+MAX_LAG_METADATA = "oee/max_lag_s"
+"""Metadata of a realtime source asset: how old its newest row may be before it is stale."""
 
 
 def source_specs(
@@ -48,6 +50,28 @@ def source_specs(
             deps=[AssetKey(["curated", "machine"])],
             description=f"{description} Rows of curated.{entity} written by {source}.".strip(),
             **spec,
+        )
+        for entity in entities
+    ]
+
+
+def realtime_specs(
+    source: str, entities: Sequence[str], *, description: str, max_lag_s: float = 300
+) -> list[AssetSpec]:
+    """External assets of a realtime source: `oee realtime run` writes them, outside Dagster.
+
+    They stand upstream of the curated tables in the lineage (PLC tag -> table -> OEE), and the
+    publisher of each table checks that their newest row is at most `max_lag_s` old.
+    """
+    return [
+        AssetSpec(
+            [source, entity],
+            group_name=source,
+            tags={ENTITY_TAG: entity},
+            kinds={"python"},
+            metadata={MAX_LAG_METADATA: max_lag_s},
+            description=f"{description} Rows of curated.{entity} written by the realtime "
+            f"service (`oee realtime run`).",
         )
         for entity in entities
     ]

@@ -6,7 +6,7 @@ unpartitioned assets (what `oee demo` runs) and one per shared partitions defini
 
 from collections.abc import Iterable
 
-from dagster import AssetKey, AssetsDefinition, AssetSelection, AssetSpec, define_asset_job
+from dagster import AssetKey, AssetsDefinition, AssetSelection, define_asset_job
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from assets.partitions import PARTITIONS
@@ -19,20 +19,26 @@ oee_rollup_job = define_asset_job(
 )
 
 
-def asset_jobs(
-    assets: Iterable[AssetSpec | AssetsDefinition],
-) -> list[UnresolvedAssetJobDefinition]:
+def asset_jobs(assets: Iterable[object]) -> list[UnresolvedAssetJobDefinition]:
     """`demo_job` for the unpartitioned assets; `<partitions>_job` per partitions definition."""
-    by_partitions: dict[str | None, list[AssetKey]] = {}
+    unpartitioned: list[AssetKey] = []
+    partitioned: dict[str, list[AssetKey]] = {}
     names = {id(definition): name for name, definition in PARTITIONS.items()}
     for item in assets:
-        if isinstance(item, AssetsDefinition) and item.is_executable:
-            name = names.get(id(item.partitions_def)) if item.partitions_def else None
-            by_partitions.setdefault(name, []).extend(item.keys)
+        if not isinstance(item, AssetsDefinition) or not item.is_executable:
+            continue
+        if item.partitions_def is None:
+            unpartitioned.extend(item.keys)
+        elif id(item.partitions_def) in names:
+            partitioned.setdefault(names[id(item.partitions_def)], []).extend(item.keys)
+        else:
+            raise ValueError(
+                f"{item.keys}: use a shared partitions definition of assets/partitions.py"
+            )
     jobs = [
         define_asset_job(
             "demo_job",
-            selection=AssetSelection.assets(*by_partitions.pop(None, [])),
+            selection=AssetSelection.assets(*unpartitioned),
             description="Every unpartitioned asset: what `oee demo` materializes.",
         )
     ]
@@ -43,6 +49,6 @@ def asset_jobs(
             partitions_def=PARTITIONS[name],
             description=f"The assets partitioned by {name}.",
         )
-        for name, keys in sorted(by_partitions.items())
+        for name, keys in sorted(partitioned.items())
     ]
     return jobs

@@ -7,17 +7,28 @@ so that all of them agree on which machines exist and where their signals come f
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from oee_pipelines.errors import PlantModelError
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY = dt.timedelta(days=1)
+_WEEK = 7 * _DAY
 
 
 class _Model(BaseModel):
@@ -33,12 +44,26 @@ class TagMapping(_Model):
 
 
 class Shift(_Model):
-    """A recurring shift in local wall-clock time; it ends on the next day when end <= start."""
+    """A recurring shift in local wall-clock time; it ends on the next day when end < start."""
 
     name: str = Field(min_length=1)
     start: dt.time
     end: dt.time
     days: tuple[Weekday, ...] = WEEKDAYS
+
+    @field_validator("start", "end")
+    @classmethod
+    def _wall_clock(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("a shift time is the site's local wall-clock time: drop the offset")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _shorter_than_a_day(cls, end: dt.time, info: ValidationInfo) -> dt.time:
+        if end == info.data.get("start"):
+            raise ValueError(f"equals start {end:%H:%M}: a shift cannot last 24 h")
+        return end
 
     @property
     def crosses_midnight(self) -> bool:
@@ -49,18 +74,59 @@ class Shift(_Model):
         """The ISO weekday numbers (Monday = 1) on which the shift starts."""
         return tuple(WEEKDAYS.index(day) + 1 for day in self.days)
 
+    def weekly_spans(self) -> list[tuple[dt.timedelta, dt.timedelta]]:
+        """[start, end) of each occurrence in wall-clock time since Monday 00:00.
+
+        A Sunday night shift ends after the week does; it reaches into the next Monday.
+        """
+        start = _since_midnight(self.start)
+        end = _since_midnight(self.end) + (_DAY if self.crosses_midnight else dt.timedelta())
+        return [(start + _DAY * (day - 1), end + _DAY * (day - 1)) for day in self.isodays]
+
+
+def _since_midnight(time: dt.time) -> dt.timedelta:
+    return dt.datetime.combine(dt.date.min, time) - dt.datetime.min
+
+
+def _overlap(shifts: tuple[Shift, ...]) -> tuple[int, int, dt.timedelta] | None:
+    """The first two shifts (by index) whose weekly occurrences overlap, and the week's first
+    moment at which both run."""
+    for (i, one), (j, other) in itertools.combinations(enumerate(shifts), 2):
+        moments = [
+            max(a_start, b_start + wrap) % _WEEK
+            for (a_start, a_end), (b_start, b_end) in itertools.product(
+                one.weekly_spans(), other.weekly_spans()
+            )
+            for wrap in (-_WEEK, dt.timedelta(), _WEEK)  # the week is a circle
+            if a_start < b_end + wrap and b_start + wrap < a_end
+        ]
+        if moments:
+            return i, j, min(moments)
+    return None
+
 
 class Machine(_Model):
     id: str = Field(min_length=1)
     name: str
-    ideal_cycle_time_s: float = Field(gt=0)
+    ideal_cycle_time_s: float = Field(gt=0, allow_inf_nan=False)
     tag_map: dict[str, dict[str, TagMapping]] = Field(default_factory=dict)
 
 
 class Line(_Model):
+    """A line; `output_machine` names where a line of machines in series counts its parts."""
+
     id: str = Field(min_length=1)
     name: str
     machines: tuple[Machine, ...] = Field(min_length=1)
+    output_machine: str | None = None
+
+    @field_validator("output_machine")
+    @classmethod
+    def _one_of_the_machines(cls, output: str | None, info: ValidationInfo) -> str | None:
+        ids = [machine.id for machine in info.data.get("machines", ())]
+        if output is not None and ids and output not in ids:
+            raise ValueError(f"{output!r} is not a machine of this line ({', '.join(ids)})")
+        return output
 
 
 class Site(_Model):
@@ -69,6 +135,23 @@ class Site(_Model):
     timezone: str
     shifts: tuple[Shift, ...]
     lines: tuple[Line, ...] = Field(min_length=1)
+
+    @field_validator("shifts")
+    @classmethod
+    def _distinct_shifts(cls, shifts: tuple[Shift, ...]) -> tuple[Shift, ...]:
+        """Each moment of the week is in at most one shift, or parts would be counted twice."""
+        names = [shift.name for shift in shifts]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate shift name(s): {', '.join(duplicates)}")
+        overlap = _overlap(shifts)
+        if overlap:
+            i, j, at = overlap
+            raise ValueError(
+                f"shifts {i} {shifts[i].name!r} and {j} {shifts[j].name!r} overlap: both run on "
+                f"{WEEKDAYS[at.days]} at {dt.datetime.min + at:%H:%M} (local time)"
+            )
+        return shifts
 
     @field_validator("timezone")
     @classmethod

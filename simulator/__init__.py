@@ -5,6 +5,7 @@ work orders and shift windows come from one seeded event timeline, and the OEE t
 warehouse is checked against is computed from that timeline alone.
 """
 
+from ._calendar import production_day_start
 from ._live import run_live
 from ._plant import SimulatedPlant, truth_report
 from ._types import (
@@ -28,6 +29,7 @@ __all__ = [
     "State",
     "StateInterval",
     "WorkOrder",
+    "production_day_start",
     "run_live",
     "truth_report",
 ]

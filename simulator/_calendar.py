@@ -45,7 +45,12 @@ def local_instant(site: Site, day: dt.date, wall_time: dt.time) -> dt.datetime:
 
 
 def production_day_start(site: Site, day: dt.date) -> dt.datetime:
-    """A production day starts at the site's earliest shift start time on its local date."""
+    """The UTC instant at which the site's production day of local date `day` starts.
+
+    It starts at the site's earliest shift start time, so that no shift is cut in two (a night
+    shift belongs to the day it starts on); a site without shifts starts at local midnight.
+    Every history of the simulated plant is laid out in these days.
+    """
     earliest = min((shift.start for shift in site.shifts), default=dt.time(0))
     return local_instant(site, day, earliest)
 

@@ -83,7 +83,9 @@ def plan_line_day(seed: int, site: Site, line: Line, day: dt.date) -> LineDay:
     start, end = day_bounds(site, day)
     shortest, longest = WORK_ORDER_HOURS
     catalogue = _catalogue(line)
-    orders, starts, setups = [], [], []
+    orders: list[WorkOrder] = []
+    starts: list[int] = []
+    setups: list[int] = []
     while start < end:
         remaining_h = (end - start) / _HOUR
         if remaining_h <= longest:

@@ -24,8 +24,12 @@ from tests.support.database import close_to_connections, create_database, drop_d
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Prepare the dbt manifest once, before collection: test modules import the dbt assets."""
-    prepare_dbt_manifest()
+    """Prepare the dbt manifest once, before collection: test modules import the dbt assets.
+
+    With pytest-xdist the controller prepares it before the workers start.
+    """
+    if not hasattr(config, "workerinput"):
+        prepare_dbt_manifest()
 
 
 @pytest.fixture(scope="session")

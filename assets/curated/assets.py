@@ -10,10 +10,18 @@ source -> curated table -> rollup, and no rollup reads a table whose checks fail
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from dagster import AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from psycopg import sql
 
 from assets.ingest import ENTITY_TAG
@@ -38,24 +46,33 @@ SHARED_TABLES = (
 )
 
 
-def publishers(source_assets: Iterable[AssetSpec | AssetsDefinition]) -> list[AssetsDefinition]:
+def publishers(source_assets: Iterable[object]) -> list[AssetsDefinition]:
     """A publisher for every shared table, fed by the source assets tagged with its entity."""
     feeds: dict[str, list[AssetKey]] = defaultdict(list)
-    for spec in _specs(source_assets):
-        if ENTITY_TAG in spec.tags:
-            feeds[spec.tags[ENTITY_TAG]].append(spec.key)
-    unknown = set(feeds) - {table.entity for table in SHARED_TABLES}
-    if unknown:
-        raise ValueError(f"source assets feed tables without a publisher: {sorted(unknown)}")
+    for spec in feeding_specs(source_assets):
+        feeds[spec.tags[ENTITY_TAG]].append(spec.key)
     return [_publisher(table, sorted(feeds[table.entity])) for table in SHARED_TABLES]
 
 
-def _specs(assets: Iterable[AssetSpec | AssetsDefinition]) -> Iterable[AssetSpec]:
+def feeding_specs(assets: Iterable[object]) -> list[AssetSpec]:
+    """The specs of the source assets that feed a shared table; an unknown table is an error."""
+    specs = [spec for spec in _specs(assets) if ENTITY_TAG in spec.tags]
+    unknown = {spec.tags[ENTITY_TAG] for spec in specs} - {t.entity for t in SHARED_TABLES}
+    if unknown:
+        raise ValueError(f"source assets feed tables without a publisher: {sorted(unknown)}")
+    return specs
+
+
+def _specs(assets: Iterable[object]) -> Iterator[AssetSpec]:
     for item in assets:
         if isinstance(item, AssetSpec):
             yield item
-        else:
+        elif isinstance(item, AssetsDefinition):
             yield from item.specs
+
+
+def shared_table(entity: str) -> SharedTable:
+    return next(table for table in SHARED_TABLES if table.entity == entity)
 
 
 def _publisher(table: SharedTable, sources: list[AssetKey]) -> AssetsDefinition:
@@ -64,6 +81,7 @@ def _publisher(table: SharedTable, sources: list[AssetKey]) -> AssetsDefinition:
         deps=sources,
         group_name="curated",
         kinds={"postgres"},
+        automation_condition=AutomationCondition.eager(),
         description=f"{table.description} Published from: "
         f"{', '.join(key.to_user_string() for key in sources) or 'realtime ingest'}.",
     )

@@ -1,6 +1,7 @@
 """The plant model file, loaded into the ISA-95 hierarchy and shift calendar tables."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 from psycopg import Connection
@@ -38,7 +39,7 @@ def plant_model(
         run.rows_read = run.rows_written = sum(written.values())
     context.log.info(f"plant model {plant.path}: {written}")
     for table in PLANT_MODEL_TABLES:
-        metadata = {"path": plant.path, "rows": written[table]}
+        metadata: dict[str, Any] = {"path": plant.path, "rows": written[table]}
         if table == "machine":
             metadata["preview"] = MetadataValue.md(_markdown(model))
         yield MaterializeResult(asset_key=["curated", table], metadata=metadata)

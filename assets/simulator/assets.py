@@ -7,9 +7,9 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, multi_asse
 from pydantic import Field, field_validator
 
 from assets.ingest import ingest, source_specs
-from oee_pipelines.plant_model import Site
 from oee_pipelines.warehouse import MachineStateRecord, ProductionCountRecord
 from resources import ClockResource, PlantModelResource, SimulatorResource, WarehouseResource
+from simulator import production_day_start
 
 SOURCE = "simulator"
 
@@ -52,15 +52,17 @@ def simulator_history(
 ) -> Iterator[MaterializeResult]:
     """Machine states and minute production counts of every simulated machine, from the start
     of the production day `days` days before `until` (default: now; never later than now) up
-    to `until`. Rewriting a window is idempotent: the timeline is a function of the seed, and
-    the writer upserts on each table's key.
+    to `until`. Starting at a production day's start never cuts a simulated state interval, so
+    a later, longer window overwrites rather than overlaps; the timeline is a function of the
+    seed and the writer upserts on each table's key, so rewriting a window is idempotent.
     """
     model = plant.load()
     simulated = simulator.plant(model)
     until = config.end(clock.now())
     with ingest(context, warehouse, SOURCE) as batch:
         for site, _, machine in model.machines():
-            start = production_day_start(site, until, config.days)
+            days_back = until.astimezone(site.tz).date() - dt.timedelta(days=config.days)
+            start = production_day_start(site, days_back)
             batch.machine_states(
                 MachineStateRecord(machine.id, s.start, s.end, s.state, s.reason_code)
                 for s in simulated.states(machine.id, start, until)
@@ -70,14 +72,3 @@ def simulator_history(
                 for b in simulated.count_buckets(machine.id, start, until)
             )
     yield from batch.materializations(days=config.days, until=until.isoformat())
-
-
-def production_day_start(site: Site, until: dt.datetime, days: int) -> dt.datetime:
-    """Where the site's production day `days` days before today began: its first shift start.
-
-    Starting there, the history never cuts a state interval of the simulated timeline (which
-    is laid out in production days), so a later, longer window overwrites rather than overlaps.
-    """
-    local_date = until.astimezone(site.tz).date() - dt.timedelta(days=days)
-    first_shift = min(shift.start for shift in site.shifts)
-    return dt.datetime.combine(local_date, first_shift, tzinfo=site.tz).astimezone(dt.UTC)

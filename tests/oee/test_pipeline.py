@@ -18,6 +18,8 @@ from tests.support import second_source
 from tests.support.database import create_database, drop_database
 from tests.support.pipeline import SEED, materialize_unpartitioned
 
+pytestmark = pytest.mark.slow
+
 EIGHT_HOURS = dt.timedelta(hours=8)
 # A Monday morning (UTC): Chicago has no Sunday shift, so the last day holds fewer shifts.
 NOW = "2026-11-23T06:10:00+00:00"

@@ -57,12 +57,12 @@ def test_simulate_truth_prints_the_ground_truth_as_json() -> None:
 
 
 def test_simulate_shows_the_plant_live_and_stops_cleanly_on_sigterm(plant) -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [OEE, "simulate"], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True
-    )
-    lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+    ) as process:
+        lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     machine_ids = {line.split()[1] for line in lines[1:]}
     assert machine_ids == {machine.id for _, _, machine in plant.machines()}
     # Each line is the simulated plant's own state of that machine at that second.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from oee_pipelines.plant_model import PlantModel
-from simulator import STATES, SimulatedPlant, truth_report
+from simulator import STATES, SimulatedPlant, production_day_start, truth_report
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -24,12 +24,14 @@ def sim(plant: PlantModel) -> SimulatedPlant:
     return SimulatedPlant(plant)
 
 
-def berlin(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=BERLIN)
+def berlin(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=BERLIN)
 
 
-def chicago(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=CHICAGO)
+def chicago(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=CHICAGO)
 
 
 def test_same_seed_gives_same_answers_in_any_order(plant: PlantModel) -> None:
@@ -98,6 +100,22 @@ def test_chicago_sunday_has_no_shift_and_only_no_shift_idle(sim: SimulatedPlant)
     assert [(w.shift_name, w.end) for w in saturday][-1] == ("third", chicago(2026, 3, 15, 7))
 
 
+def test_production_day_starts_at_the_first_shift_or_at_midnight_without_shifts(
+    plant: PlantModel,
+) -> None:
+    berlin_site, chicago_site = plant.sites
+    assert production_day_start(berlin_site, dt.date(2026, 3, 29)) == berlin(2026, 3, 29, 6)
+    assert production_day_start(chicago_site, dt.date(2026, 3, 15)) == chicago(2026, 3, 15, 7)
+
+    without_shifts = PlantModel(sites=(chicago_site.model_copy(update={"shifts": ()}),))
+    (site,) = without_shifts.sites
+    assert production_day_start(site, dt.date(2026, 3, 8)) == chicago(2026, 3, 8)
+    day = (chicago(2026, 3, 8), chicago(2026, 3, 9))  # a DST change: 23 h
+    states = SimulatedPlant(without_shifts).states("CHI-L1-CNC1", *day)
+    assert {(i.state, i.reason_code) for i in states} == {("idle", "NO_SHIFT")}
+    assert (states[0].start, states[-1].end) == day
+
+
 @pytest.mark.parametrize(
     ("night", "hours"),
     [(dt.date(2026, 3, 27), 8), (dt.date(2026, 3, 28), 7), (dt.date(2026, 10, 24), 9)],
@@ -155,9 +173,9 @@ def test_work_orders_tile_the_production_day_and_start_with_a_changeover(
         for order in orders:
             if any(w.start <= order.start < w.end for w in windows):
                 assert order.start in changeover_starts
-        for before, after in zip(states, states[1:], strict=False):
-            if after.state == "changeover" and before.state != "changeover":
-                assert after.start in {order.start for order in orders}
+        for previous, following in zip(states, states[1:], strict=False):
+            if following.state == "changeover" and previous.state != "changeover":
+                assert following.start in {order.start for order in orders}
 
 
 def test_count_buckets_add_up_to_the_cycles(sim: SimulatedPlant) -> None:
@@ -188,6 +206,7 @@ def test_truth_identities_hold_for_every_machine(sim: SimulatedPlant, plant: Pla
         assert math.isclose(truth.run_s + truth.unplanned_downtime_s, truth.planned_production_s)
         assert truth.good_count + truth.reject_count == truth.total_count > 0
         assert math.isclose(truth.ideal_run_s, truth.total_count * machine.ideal_cycle_time_s)
+        assert truth.availability and truth.performance and truth.quality and truth.oee
         assert math.isclose(truth.oee, truth.availability * truth.performance * truth.quality)
         assert 0.5 < truth.availability < 1 and 0.7 < truth.performance < 1
         assert 0.9 < truth.quality < 1 and truth.unplanned_downtime_s > 0
