@@ -4,6 +4,7 @@ and the historians' configuration file (tags, quality table, clock offset)."""
 from __future__ import annotations
 
 import os
+from typing import overload
 
 import httpx
 from dagster import ConfigurableResource, EnvVar
@@ -31,7 +32,11 @@ class HistorianResource(ConfigurableResource):
         return load_historians(self.config_path)[name]
 
 
-def from_env(name: str, default: str | None = None) -> EnvVar | str | None:
+@overload
+def from_env(name: str) -> str | None: ...
+@overload
+def from_env(name: str, default: str) -> str: ...
+def from_env(name: str, default: str | None = None) -> str | None:
     """`EnvVar(name)` when the variable is set (its value stays out of the run's config), else
     the default: optional settings such as credentials may be left unset."""
     return EnvVar(name) if os.environ.get(name) else default

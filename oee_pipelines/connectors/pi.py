@@ -105,6 +105,7 @@ class PiWebApi:
         continued: set[str] = set()
         while since:
             for page_start, group in _by_value(since).items():
+                params: list[tuple[str, str | int | float | bool | None]]
                 params = [("webId", web_ids[tag]) for tag in group]
                 params += [
                     ("startTime", _iso(page_start)),
@@ -158,7 +159,12 @@ class PiWebApi:
             samples.append((ts + offset if offset else ts, value, quality))
         return samples
 
-    def _get(self, path: str, params: list[tuple[str, str]], tags: Sequence[str]) -> dict:
+    def _get(
+        self,
+        path: str,
+        params: list[tuple[str, str | int | float | bool | None]],
+        tags: Sequence[str],
+    ) -> dict:
         endpoint = f"{path} ({_names(tags)})"
         try:
             response = self._http.get(path, params=params)

@@ -41,9 +41,12 @@ _TABLES = (
 
 
 class _Interval(Protocol):
-    machine_id: str
-    start_ts: dt.datetime
-    end_ts: dt.datetime | None
+    @property
+    def machine_id(self) -> str: ...
+    @property
+    def start_ts(self) -> dt.datetime: ...
+    @property
+    def end_ts(self) -> dt.datetime | None: ...
 
 
 _R = TypeVar("_R", MachineStateRecord, ProductionCountRecord)
@@ -86,7 +89,11 @@ class Replacement:
         list[TelemetryRecord], list[MachineStateRecord], list[ProductionCountRecord], dict[str, int]
     ]:
         """The records that no other source already holds, and how many were dropped per table."""
-        machines = sorted({r.machine_id for r in (*telemetry, *states, *counts)})
+        machines = sorted(
+            {r.machine_id for r in telemetry}
+            | {r.machine_id for r in states}
+            | {r.machine_id for r in counts}
+        )
         taken = {
             (machine_id, tag, ts)
             for machine_id, tag, ts in self.conn.execute(

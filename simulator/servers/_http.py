@@ -50,7 +50,7 @@ class JsonServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> JsonServer:
         self._thread.start()

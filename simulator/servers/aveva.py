@@ -25,7 +25,7 @@ from .historian import Recorded, RecordedHistory, iso, parse_instant
 
 PATH = "/Historian/v2/ProcessValues"
 _QUALITY = {"good": 192, "questionable": 64, "substituted": 64, "bad": 0, "comm": 24}
-_STATE_CODES = {state: int(code) for code, state in SIMULATOR_STATE_CODES.items()}
+_STATE_CODES: dict[str, int] = {state: int(code) for code, state in SIMULATOR_STATE_CODES.items()}
 _TAG = re.compile(r"FQN\s+eq\s+'((?:[^']|'')*)'", re.IGNORECASE)
 _BOUND = re.compile(r"DateTime\s+(ge|gt|le|lt)\s+([0-9T:.\-+Z]+)", re.IGNORECASE)
 

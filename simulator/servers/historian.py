@@ -18,12 +18,13 @@ import datetime as dt
 import math
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from oee_pipelines.plant_model import TagMapping
 from simulator import SimulatedPlant
 
 Recorded = tuple[int, float | str | None, str]
@@ -190,10 +191,10 @@ def parse_instant(text: str, zone: dt.tzinfo) -> int:
     return _us(instant)
 
 
-def historian_tags(machines: dict[str, dict[str, object]]) -> list[HistorianTag]:
+def historian_tags(machines: Mapping[str, Mapping[str, TagMapping]]) -> list[HistorianTag]:
     """The tags of one historian's configuration section (`machines`: signal -> mapping)."""
     return [
-        HistorianTag(mapping.address, machine_id, signal, mapping.unit)  # type: ignore[attr-defined]
+        HistorianTag(mapping.address, machine_id, signal, mapping.unit)
         for machine_id, signals in machines.items()
         for signal, mapping in signals.items()
     ]

@@ -23,7 +23,7 @@ from .historian import Recorded, RecordedHistory, iso, parse_instant
 
 PREFIX = "/piwebapi"
 MAX_COUNT_LIMIT = 150_000
-_STATE_CODES = {state: int(code) for code, state in SIMULATOR_STATE_CODES.items()}
+_STATE_CODES: dict[str, int] = {state: int(code) for code, state in SIMULATOR_STATE_CODES.items()}
 _SYSTEM_STATES = {"bad": ("Bad Input", 307), "comm": ("I/O Timeout", 246)}
 Fault = Literal["error", "webexception"]
 
@@ -145,14 +145,15 @@ class SimulatedPiWebApi:
     def _value(self, recorded: Recorded, unit: str, digital: bool) -> dict[str, Any]:
         instant, value, flag = recorded
         good = flag not in _SYSTEM_STATES
+        shown: object = value
         if not good:
             name, code = _SYSTEM_STATES[flag]
-            value = {"Name": name, "Value": code, "IsSystem": True}
+            shown = {"Name": name, "Value": code, "IsSystem": True}
         elif digital:
-            value = {"Name": value, "Value": _STATE_CODES[str(value)], "IsSystem": False}
+            shown = {"Name": value, "Value": _STATE_CODES[str(value)], "IsSystem": False}
         return {
             "Timestamp": iso(instant - self.behind_us),
-            "Value": value,
+            "Value": shown,
             "UnitsAbbreviation": unit,
             "Good": good,
             "Questionable": flag == "questionable",

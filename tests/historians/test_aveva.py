@@ -17,6 +17,8 @@ from simulator.servers.aveva import SimulatedAvevaHistorian
 from tests.historians.conftest import HISTORIANS_PATH, backfill
 from tests.historians.truth import UTC, assert_matches_truth, rows
 
+pytestmark = pytest.mark.slow  # backfills over real HTTP into a real warehouse
+
 # America/Chicago leaves daylight saving time on 2026-11-01 at 07:00 UTC.
 FIRST, LAST = "2026-10-31", "2026-11-02"
 START = dt.datetime(2026, 10, 31, tzinfo=UTC)

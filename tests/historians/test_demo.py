@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from assets.aveva.assets import aveva_tag_history
 from assets.historians import backfill_recent_days
 from assets.pi.assets import pi_tag_history
@@ -13,6 +15,8 @@ from resources.pi import PiWebApiResource
 from simulator.servers.historians import serve_historians
 from tests.historians.conftest import HISTORIANS_PATH, SEED
 from tests.historians.truth import rows
+
+pytestmark = pytest.mark.slow  # backfills over real HTTP into a real warehouse
 
 
 def test_the_demo_backfills_the_last_days_of_both_historians(database_url, warehouse, plant):

@@ -15,6 +15,8 @@ from resources.pi import PiWebApiResource
 from tests.historians.conftest import HISTORIANS_PATH, backfill
 from tests.historians.truth import UTC, assert_matches_truth, instant, rows, us
 
+pytestmark = pytest.mark.slow  # backfills over real HTTP into a real warehouse
+
 BAD_TEXT = {"bad": "Bad Input", "comm": "I/O Timeout"}
 # Europe/Berlin leaves summer time on 2026-10-25 at 01:00 UTC: the window spans the change.
 FIRST, LAST = "2026-10-24", "2026-10-26"

@@ -18,6 +18,8 @@ from oee_pipelines.settings import PROJECT_DIR
 from tests.historians.truth import rows
 from tests.platform.test_webserver import webserver  # noqa: F401 - the fixture
 
+pytestmark = pytest.mark.slow  # backfills over real HTTP into a real warehouse
+
 LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
