@@ -61,25 +61,27 @@ def test_an_api_error_fails_only_its_day_and_rerunning_completes(
 ):
     api, server = pi_api
     api.faults[dt.date(2026, 10, 25)] = fault
-    instance = DagsterInstance.ephemeral()
-    result = backfill(pi_tag_history, _resources(database_url, server.url), FIRST, LAST, instance)
-    assert not result.success
-    failure = result.failure_data_for_node("pi_tag_history").error
-    assert "pi: 1 of 3 days failed" in failure.message
-    assert "2026-10-25: pi streamsets/recorded" in failure.message
-    assert ("502" if fault == "error" else "WebException") in failure.message
-    assert instance.get_materialized_partitions(AssetKey(["pi", "telemetry"])) == {
-        "2026-10-24",
-        "2026-10-26",
-    }
-    days = {ts.date() for _, _, ts, *_ in rows(warehouse, "pi")["telemetry"]}
-    assert days == {dt.date(2026, 10, 24), dt.date(2026, 10, 26)}
+    with DagsterInstance.ephemeral() as instance:
+        result = backfill(
+            pi_tag_history, _resources(database_url, server.url), FIRST, LAST, instance
+        )
+        assert not result.success
+        failure = result.failure_data_for_node("pi_tag_history").error
+        assert "pi: 1 of 3 days failed" in failure.message
+        assert "2026-10-25: pi streamsets/recorded" in failure.message
+        assert ("502" if fault == "error" else "WebException") in failure.message
+        assert instance.get_materialized_partitions(AssetKey(["pi", "telemetry"])) == {
+            "2026-10-24",
+            "2026-10-26",
+        }
+        days = {ts.date() for _, _, ts, *_ in rows(warehouse, "pi")["telemetry"]}
+        assert days == {dt.date(2026, 10, 24), dt.date(2026, 10, 26)}
 
-    api.faults.clear()
-    assert backfill(
-        pi_tag_history, _resources(database_url, server.url), "2026-10-25", instance=instance
-    ).success
-    assert_matches_truth(warehouse, "pi", historians["pi"], pi_history, START, END, BAD_TEXT)
+        api.faults.clear()
+        assert backfill(
+            pi_tag_history, _resources(database_url, server.url), "2026-10-25", instance=instance
+        ).success
+        assert_matches_truth(warehouse, "pi", historians["pi"], pi_history, START, END, BAD_TEXT)
 
 
 def test_paging_past_max_count_loses_and_repeats_nothing(pi_api, pi_history):
