@@ -131,9 +131,11 @@ def ingest(
     warehouse: WarehouseResource,
     source: str,
     operation: str = "backfill",
+    writer: WarehouseWriter | None = None,
 ) -> Iterator[Batch]:
-    """A batch of writes recorded in `audit.sync_log` (failed with its error if it raises)."""
-    batch = Batch(source, warehouse.writer())
+    """A batch of writes recorded in `audit.sync_log` (failed with its error if it raises);
+    `writer` replaces the warehouse's own (a partitioned backfill's writes its windows whole)."""
+    batch = Batch(source, writer or warehouse.writer())
     targets = ", ".join(f"curated.{spec.key.path[-1]}" for spec in context.assets_def.specs)
     with sync_log(
         warehouse.pool, actor="dagster", operation=operation, source_system=source, target=targets

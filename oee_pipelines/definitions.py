@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 
 from dagster import Definitions, EnvVar, definitions
 
+from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
+from assets.pi import definitions as pi
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
 from oee_pipelines.dbt_project import dbt_resource
@@ -25,6 +27,8 @@ Source = Callable[[Settings], Definitions]
 SOURCES: tuple[Source, ...] = (
     plant.definitions,
     simulator.definitions,
+    pi.definitions,
+    aveva.definitions,
 )
 
 

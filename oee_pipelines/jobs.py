@@ -46,7 +46,6 @@ def asset_jobs(assets: Iterable[object]) -> list[UnresolvedAssetJobDefinition]:
         define_asset_job(
             f"{name}_job",
             selection=AssetSelection.assets(*keys),
-            partitions_def=PARTITIONS[name],
             description=f"The assets partitioned by {name}.",
         )
         for name, keys in sorted(partitioned.items())

@@ -1,0 +1,137 @@
+"""Throughput of a PI history backfill against the raw rate of fetching and parsing the same
+responses.
+
+200 telemetry tags at 1-second resolution (20 on each machine of the plant model) are served by
+the simulated PI Web API in a process of its own. The baseline reads the window with the PI
+client (HTTP, JSON, timestamps and qualities) and keeps nothing; the backfill reads the same
+window and maps, replaces and writes it into a scratch database `oee_benchmark_historian` on the
+OEE_DATABASE_URL server (or the embedded one), one hour per transaction, as a backfill day is.
+
+    python -m benchmarks.historian_backfill [--minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import time
+from contextlib import ExitStack
+from multiprocessing.connection import Connection
+
+import psycopg
+
+from assets.plant.assets import upsert_hierarchy
+from oee_pipelines.connectors.historian import HistorianConfig, to_rows
+from oee_pipelines.connectors.pi import PiWebApi
+from oee_pipelines.plant_model import PlantModel, TagMapping, load_plant_model
+from oee_pipelines.services import embedded_postgres
+from oee_pipelines.settings import Settings
+from oee_pipelines.warehouse import open_pool, upgrade
+from oee_pipelines.warehouse.urls import with_database
+from oee_pipelines.warehouse.window import WindowWriter
+from simulator import SimulatedPlant
+from simulator.servers.historian import RecordedHistory, historian_tags
+from simulator.servers.pi import SimulatedPiWebApi
+
+DATABASE = "oee_benchmark_historian"
+TAGS_PER_MACHINE = 20
+START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _config(plant: PlantModel) -> HistorianConfig:
+    return HistorianConfig(
+        quality={"good": "good", "questionable": "uncertain", "substituted": "uncertain"},
+        machines={
+            machine.id: {
+                f"sensor_{k:02d}": TagMapping(address=f"{machine.id}.Sensor{k:02d}", unit="u")
+                for k in range(TAGS_PER_MACHINE)
+            }
+            for _, _, machine in plant.machines()
+        },
+    )
+
+
+def _serve(plant: PlantModel, config: HistorianConfig, seed: int, pipe: Connection) -> None:
+    history = RecordedHistory(
+        SimulatedPlant(plant, seed), historian_tags(config.machines), dt.timedelta(seconds=1)
+    )
+    server = SimulatedPiWebApi(history).serve().start()
+    pipe.send(server.url)
+    pipe.recv()  # until told to stop
+    server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=int, default=60, help="History to read (default 60).")
+    minutes = parser.parse_args().minutes
+    settings = Settings.from_env()
+    plant = load_plant_model(settings.plant_model)
+    config = _config(plant)
+    tags = list(config.bindings())
+    windows = [
+        (START + k * HOUR, min(START + (k + 1) * HOUR, START + minutes * MINUTE))
+        for k in range(-(-minutes // 60))
+    ]
+    with ExitStack() as stack:
+        server = settings.database_url or stack.enter_context(
+            embedded_postgres(settings.home / "postgres")
+        )
+        url = with_database(server, DATABASE)
+        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+        upgrade(url)
+        spawn = multiprocessing.get_context("spawn")  # no fork of this process's threads
+        ours, theirs = spawn.Pipe()
+        process = spawn.Process(
+            target=_serve, args=(plant, config, settings.simulator_seed, theirs), daemon=True
+        )
+        process.start()
+        stack.callback(process.join)
+        stack.callback(ours.send, "stop")
+        client = stack.enter_context(PiWebApi(f"{ours.recv()}/piwebapi", "PISRV01"))
+        pool = stack.enter_context(open_pool(url))
+        with pool.connection() as conn:
+            upsert_hierarchy(conn, plant)
+        writer = WindowWriter(pool)
+        client.recorded(tags, START - HOUR, START - HOUR + MINUTE)  # WebIds
+
+        started, values = time.perf_counter(), 0
+        for start, end in windows:
+            values += sum(map(len, client.recorded(tags, start, end).values()))
+        baseline_s = time.perf_counter() - started
+
+        started, written = time.perf_counter(), 0
+        for start, end in windows:
+            rows = to_rows("pi", config, client.recorded(tags, start, end), start, end)
+            with writer.replacing("pi", start, end) as replacement:
+                telemetry, *_ = replacement.without_overlap(rows.telemetry, [], [])
+                written += writer.write_telemetry(telemetry, "pi").written
+        backfill_s = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "benchmark": "historian_backfill",
+                "unit": "values/s",
+                "value": round(written / backfill_s),
+                "baseline": {"name": "raw fetch and parse", "value": round(values / baseline_s)},
+                "ratio": round((written / backfill_s) / (values / baseline_s), 3),
+                "params": {
+                    "tags": len(tags),
+                    "resolution_s": 1,
+                    "minutes": minutes,
+                    "values": values,
+                    "written": written,
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""What the PI and AVEVA backfills share: the historians' configuration, and a window of tag
+history turned into warehouse rows by the same signal logic as realtime ingest.
+
+A window [start, end) is read with the historian's boundary values (the last value before it,
+the first after it), so the state at `start` and the counter readings around the edges are known.
+Telemetry keeps the readings inside the window; state intervals are clipped to it; counters
+start and end the window with their value in effect at its edges, so count deltas lie inside
+it. Consecutive windows therefore never overlap, and re-reading a window gives the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oee_pipelines.errors import ConfigError
+from oee_pipelines.plant_model import TagMapping
+from oee_pipelines.signals import SIMULATOR_STATE_CODES, Binding, MachineSignals, Signal, Value
+from oee_pipelines.vocabulary import MachineState, Quality
+from oee_pipelines.warehouse import (
+    DeadLetter,
+    MachineStateRecord,
+    ProductionCountRecord,
+    TelemetryRecord,
+)
+
+Sample = tuple[dt.datetime, Value, str]
+"""One recorded value: its instant (aware, corrected to true UTC), the value, the historian's
+own quality code (translated by the configuration's quality table)."""
+
+
+class HistorianConfig(BaseModel):
+    """One historian: its tags per machine signal, its quality table and its clock offset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clock_offset_s: float = 0.0
+    quality: dict[str, Quality] = Field(min_length=1)
+    state_codes: dict[str, MachineState] = Field(
+        default_factory=lambda: dict(SIMULATOR_STATE_CODES)
+    )
+    machines: dict[str, dict[str, TagMapping]] = Field(min_length=1)
+
+    @property
+    def clock_offset(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.clock_offset_s)
+
+    def bindings(self) -> dict[str, Binding]:
+        """Each historian tag and where its readings land."""
+        return {
+            mapping.address: Binding.of(machine_id, signal, mapping)
+            for machine_id, signals in self.machines.items()
+            for signal, mapping in signals.items()
+        }
+
+    def translate(self, code: str) -> Quality:
+        """The warehouse quality of a historian quality code; an unknown code is bad."""
+        return self.quality.get(code, "bad")
+
+
+def load_historians(path: str | Path) -> dict[str, HistorianConfig]:
+    """Read `config/historians.yaml`: one entry per historian (`pi`, `aveva`)."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {name: HistorianConfig.model_validate(entry) for name, entry in document.items()}
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        raise ConfigError(f"{path}: cannot read the historians' configuration: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"{path}: invalid historians' configuration: {problems}") from exc
+
+
+@dataclass
+class HistorianRows:
+    """The warehouse rows of one window (the `Rows` the signal logic appends to)."""
+
+    telemetry: list[TelemetryRecord] = field(default_factory=list)
+    states: list[MachineStateRecord] = field(default_factory=list)
+    counts: list[ProductionCountRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def to_rows(
+    source: str,
+    config: HistorianConfig,
+    readings: Mapping[str, Sequence[Sample]],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> HistorianRows:
+    """The rows of [start, end) from each tag's readings (boundary values included)."""
+    bindings = config.bindings()
+    signals = MachineSignals(config.state_codes)
+    rows = HistorianRows()
+    ordered, stepped = [], set()
+    for tag, samples in readings.items():
+        binding = bindings[tag]
+        if binding.signal is Signal.TELEMETRY:
+            _route(source, signals, binding, config, samples, rows)
+            continue
+        if binding.signal in (Signal.GOOD, Signal.REJECT):
+            samples, added = _counter_window(samples, start, end)
+            stepped |= {(binding.machine_id, binding.tag, ts) for ts in added}
+        # signals drive the trackers: all of a machine's readings in time order
+        ordered += [(sample[0], binding.signal, tag, sample) for sample in samples]
+    ordered.sort(key=lambda item: item[:3])
+    for _, _, tag, sample in ordered:
+        _route(source, signals, bindings[tag], config, (sample,), rows)
+    rows.telemetry = [
+        r
+        for r in rows.telemetry
+        if start <= r.ts < end and (not stepped or (r.machine_id, r.tag, r.ts) not in stepped)
+    ]
+    rows.states = _clipped(rows.states, start, end)
+    latest = {(r.machine_id, r.start_ts): r for r in rows.counts}
+    rows.counts = list(latest.values())
+    return rows
+
+
+def _counter_window(
+    samples: Sequence[Sample], start: dt.datetime, end: dt.datetime
+) -> tuple[list[Sample], list[dt.datetime]]:
+    """A counter's readings of [start, end], beginning at `start` and ending at `end` with the
+    value in effect then (the last reading at or before), and the instants so added.
+
+    So each window's count deltas lie inside it, and the next window starts from the same value:
+    parts read after the last reading of a window are counted in the next one, never twice.
+    """
+    inside = [sample for sample in samples if start <= sample[0] <= end]
+    added = []
+    for edge, at in ((start, 0), (end, len(inside))):
+        if not any(sample[0] == edge for sample in inside):
+            earlier = [sample for sample in samples if sample[0] < edge]
+            if earlier:
+                inside.insert(at, (edge, *earlier[-1][1:]))
+                added.append(edge)
+    return inside, added
+
+
+def _route(
+    source: str,
+    signals: MachineSignals,
+    binding: Binding,
+    config: HistorianConfig,
+    samples: Sequence[Sample],
+    rows: HistorianRows,
+) -> None:
+    translate, reading = config.translate, signals.reading
+    for ts, value, code in samples:
+        problem = reading(binding, ts, value, translate(code), rows)
+        if problem is not None:
+            rows.dead_letters.append(
+                DeadLetter(
+                    source,
+                    "curated.machine_state"
+                    if binding.signal in (Signal.STATE, Signal.REASON)
+                    else "curated.production_count",
+                    problem,
+                    {"ts": ts.isoformat(), "value": value, "quality": code},
+                    {"machine_id": binding.machine_id, "signal": binding.tag},
+                )
+            )
+
+
+def _clipped(
+    records: list[MachineStateRecord], start: dt.datetime, end: dt.datetime
+) -> list[MachineStateRecord]:
+    """The tracker's intervals (the last one for a start wins), clipped to [start, end)."""
+    latest = {(r.machine_id, r.start_ts): r for r in records}
+    clipped = []
+    for record in latest.values():
+        begin = max(record.start_ts, start)
+        stop = end if record.end_ts is None else min(record.end_ts, end)
+        if begin < stop:
+            clipped.append(dataclasses.replace(record, start_ts=begin, end_ts=stop))
+    return clipped
+
+
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer <token>` (an OAuth/OIDC access token)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+
+def http_auth(username: str | None, password: str | None, token: str | None) -> httpx.Auth | None:
+    """Bearer when a token is given, else Basic when a user is, else none (Kerberos: see README)."""
+    if token:
+        return BearerAuth(token)
+    if username:
+        return httpx.BasicAuth(username, password or "")
+    return None

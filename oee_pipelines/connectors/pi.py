@@ -1,0 +1,228 @@
+"""A PI Web API client for history backfills: tags to WebIds, recorded values of many tags per
+request, paging past `maxCount`, PI qualities and digital states, errors as `SourceError`.
+
+Recorded values are read with `boundaryType=Outside` (the value before the window and the one
+after it come too), `maxCount` values per stream and call. A stream that filled its page is asked
+again from its last timestamp; the values up to and at that timestamp that the previous page
+already held are dropped, so a page boundary neither loses nor repeats a value.
+
+Qualities become the codes `good`, `questionable`, `substituted` and `bad` (`Good: false`,
+which includes system digital states such as "Pt Created" or "I/O Timeout"); the historians'
+configuration translates them. A digital state's value is its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+import orjson
+
+from oee_pipelines.connectors.historian import Sample
+from oee_pipelines.errors import ConfigError, SourceError
+
+SYSTEM = "pi"
+MAX_COUNT_LIMIT = 150_000
+"""The most values PI Web API returns per stream and call; a larger maxCount is a 400."""
+
+
+class PiWebApi:
+    """One PI Web API server; WebIds are cached for the client's life."""
+
+    def __init__(
+        self,
+        base_url: str,
+        data_server: str,
+        *,
+        auth: httpx.Auth | None = None,
+        max_count: int = 10_000,
+        tags_per_request: int = 50,
+        clock_offset: dt.timedelta = dt.timedelta(0),
+        timeout_s: float = 60.0,
+        verify_tls: bool = True,
+    ) -> None:
+        if not 1 <= max_count <= MAX_COUNT_LIMIT:
+            raise ConfigError(f"PI Web API max_count must be 1..{MAX_COUNT_LIMIT}, not {max_count}")
+        self.data_server = data_server
+        self.max_count = max_count
+        self.tags_per_request = tags_per_request
+        self.clock_offset = clock_offset
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            auth=auth,
+            timeout=timeout_s,
+            verify=verify_tls,
+            headers={"Accept": "application/json", "X-Requested-With": "oee-platform"},
+        )
+        self._web_ids: dict[str, str] = {}
+
+    def __enter__(self) -> PiWebApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def web_ids(self, tags: Sequence[str]) -> dict[str, str]:
+        """Each tag's WebId (`points/multiple`, one call for all the tags not yet cached)."""
+        missing = [tag for tag in dict.fromkeys(tags) if tag not in self._web_ids]
+        if missing:
+            paths = [f"\\\\{self.data_server}\\{tag}" for tag in missing]
+            body = self._get("points/multiple", [("path", path) for path in paths], missing)
+            for tag, item in zip(missing, body.get("Items") or [], strict=False):
+                if item.get("Exception") or not (item.get("Object") or {}).get("WebId"):
+                    raise SourceError(
+                        SYSTEM, f"points/multiple {tag}", _errors(item.get("Exception") or {})
+                    )
+                self._web_ids[tag] = item["Object"]["WebId"]
+            unresolved = [tag for tag in missing if tag not in self._web_ids]
+            if unresolved:
+                raise SourceError(SYSTEM, "points/multiple", f"no answer for {unresolved}")
+        return {tag: self._web_ids[tag] for tag in tags}
+
+    def recorded(
+        self, tags: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> dict[str, list[Sample]]:
+        """Every recorded value of the tags in [start, end], with the boundary values outside,
+        timestamps corrected by the clock offset."""
+        web_ids = self.web_ids(tags)
+        history: dict[str, list[Sample]] = {tag: [] for tag in tags}
+        for chunk in _chunks(list(tags), self.tags_per_request):
+            self._read(chunk, web_ids, start - self.clock_offset, end - self.clock_offset, history)
+        return history
+
+    def _read(
+        self,
+        tags: list[str],
+        web_ids: Mapping[str, str],
+        start: dt.datetime,
+        end: dt.datetime,
+        history: dict[str, list[Sample]],
+    ) -> None:
+        """Page through one chunk of tags until every stream returned less than maxCount."""
+        since = {tag: start for tag in tags}
+        continued: set[str] = set()
+        while since:
+            for page_start, group in _by_value(since).items():
+                params: list[tuple[str, str | int | float | bool | None]]
+                params = [("webId", web_ids[tag]) for tag in group]
+                params += [
+                    ("startTime", _iso(page_start)),
+                    ("endTime", _iso(end)),
+                    ("timeZone", "UTC"),
+                    ("boundaryType", "Outside"),
+                    ("maxCount", str(self.max_count)),
+                    ("selectedFields", "Items.WebId;Items.Items"),
+                ]
+                body = self._get("streamsets/recorded", params, group)
+                streams = {item.get("WebId"): item for item in body.get("Items") or []}
+                for tag in group:
+                    stream = streams.get(web_ids[tag])
+                    if stream is None:
+                        raise SourceError(SYSTEM, f"streamsets/recorded {tag}", "stream missing")
+                    items = stream.get("Items") or []
+                    values = self._samples(tag, items)
+                    if tag in continued:
+                        values = _after_page(history[tag], values)
+                    history[tag] += values
+                    if len(items) < self.max_count:
+                        del since[tag]
+                    elif not values:
+                        raise SourceError(
+                            SYSTEM,
+                            f"streamsets/recorded {tag}",
+                            f"more than maxCount={self.max_count} values at {_iso(page_start)}",
+                        )
+                    else:
+                        since[tag] = history[tag][-1][0] - self.clock_offset
+                        continued.add(tag)
+
+    def _samples(self, tag: str, items: list[dict[str, Any]]) -> list[Sample]:
+        offset, parse = self.clock_offset, dt.datetime.fromisoformat
+        samples = []
+        for item in items:
+            if "Errors" in item:
+                raise SourceError(SYSTEM, f"streamsets/recorded {tag}", _errors(item))
+            value = item["Value"]
+            if value.__class__ is dict:  # a digital state: {"Name", "Value", "IsSystem"}
+                value = value.get("Name")
+            if not item.get("Good", True):
+                quality = "bad"
+            elif item.get("Questionable"):
+                quality = "questionable"
+            elif item.get("Substituted"):
+                quality = "substituted"
+            else:
+                quality = "good"
+            ts = parse(item["Timestamp"])
+            samples.append((ts + offset if offset else ts, value, quality))
+        return samples
+
+    def _get(
+        self,
+        path: str,
+        params: list[tuple[str, str | int | float | bool | None]],
+        tags: Sequence[str],
+    ) -> dict:
+        endpoint = f"{path} ({_names(tags)})"
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise SourceError(SYSTEM, endpoint, f"{type(exc).__name__}: {exc}") from exc
+        try:
+            body = orjson.loads(response.content) if response.content else {}
+        except orjson.JSONDecodeError:
+            body = {"Errors": [response.text[:300]]}
+        if not response.is_success:
+            detail = _errors(body) if isinstance(body, dict) else str(body)[:300]
+            raise SourceError(SYSTEM, endpoint, f"HTTP {response.status_code}: {detail}")
+        if not isinstance(body, dict):
+            raise SourceError(SYSTEM, endpoint, f"unexpected body: {str(body)[:300]}")
+        if body.get("WebException"):
+            raise SourceError(SYSTEM, endpoint, f"WebException: {_errors(body['WebException'])}")
+        return body
+
+
+def _after_page(previous: list[Sample], page: list[Sample]) -> list[Sample]:
+    """A continuation page without what the previous page already held: everything before its
+    last timestamp, and as many values at that timestamp as the previous page had there."""
+    last = previous[-1][0]
+    repeated = 0
+    for ts, _, _ in reversed(previous):
+        if ts != last:
+            break
+        repeated += 1
+    first = 0
+    while first < len(page) and (page[first][0] < last or (page[first][0] == last and repeated)):
+        if page[first][0] == last:
+            repeated -= 1
+        first += 1
+    return page[first:]
+
+
+def _errors(body: Mapping[str, Any]) -> str:
+    errors = body.get("Errors") or body.get("Message") or "no error message"
+    status = f"status {body['StatusCode']}: " if body.get("StatusCode") else ""
+    return status + ("; ".join(map(str, errors)) if isinstance(errors, list) else str(errors))
+
+
+def _names(tags: Sequence[str]) -> str:
+    return ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
+def _by_value(since: Mapping[str, dt.datetime]) -> dict[dt.datetime, list[str]]:
+    """Tags grouped by where their next page starts, so tags in step share a request."""
+    groups: dict[dt.datetime, list[str]] = {}
+    for tag, start in since.items():
+        groups.setdefault(start, []).append(tag)
+    return groups

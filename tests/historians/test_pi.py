@@ -1,0 +1,118 @@
+"""The PI Web API backfill against the simulated PI Web API over real HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from assets.pi.assets import pi_tag_history
+from oee_pipelines.connectors.pi import PiWebApi, _after_page
+from oee_pipelines.errors import SourceError
+from resources import WarehouseResource
+from resources.pi import PiWebApiResource
+from tests.historians.conftest import HISTORIANS_PATH, backfill
+from tests.historians.truth import UTC, assert_matches_truth, instant, rows, us
+
+pytestmark = pytest.mark.slow  # backfills over real HTTP into a real warehouse
+
+BAD_TEXT = {"bad": "Bad Input", "comm": "I/O Timeout"}
+# Europe/Berlin leaves summer time on 2026-10-25 at 01:00 UTC: the window spans the change.
+FIRST, LAST = "2026-10-24", "2026-10-26"
+START = dt.datetime(2026, 10, 24, tzinfo=UTC)
+END = dt.datetime(2026, 10, 27, tzinfo=UTC)
+
+
+def _resources(database_url: str, url: str, **pi: object) -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(database_url=database_url),
+        "pi": PiWebApiResource(
+            base_url=f"{url}/piwebapi",
+            data_server="PISRV01",
+            config_path=str(HISTORIANS_PATH),
+            **pi,
+        ),
+    }
+
+
+def test_a_three_day_backfill_equals_the_recorded_history(
+    database_url, warehouse, pi_api, pi_history, historians
+):
+    api, server = pi_api
+    result = backfill(pi_tag_history, _resources(database_url, server.url), FIRST, LAST)
+    assert result.success
+    assert_matches_truth(warehouse, "pi", historians["pi"], pi_history, START, END, BAD_TEXT)
+    metadata = result.asset_materializations_for_node("pi_tag_history")[0].metadata
+    assert metadata["days"].value == 3
+
+
+def test_rerunning_a_day_changes_nothing(database_url, warehouse, pi_api):
+    _, server = pi_api
+    assert backfill(pi_tag_history, _resources(database_url, server.url), FIRST, LAST).success
+    before = rows(warehouse, "pi")
+    assert backfill(pi_tag_history, _resources(database_url, server.url), "2026-10-25").success
+    assert rows(warehouse, "pi") == before
+
+
+@pytest.mark.parametrize("fault", ["error", "webexception"])
+def test_an_api_error_fails_only_its_day_and_rerunning_completes(
+    database_url, warehouse, pi_api, pi_history, historians, fault
+):
+    api, server = pi_api
+    api.faults[dt.date(2026, 10, 25)] = fault
+    with DagsterInstance.ephemeral() as instance:
+        result = backfill(
+            pi_tag_history, _resources(database_url, server.url), FIRST, LAST, instance
+        )
+        assert not result.success
+        failure = result.failure_data_for_node("pi_tag_history").error
+        assert "pi: 1 of 3 days failed" in failure.message
+        assert "2026-10-25: pi streamsets/recorded" in failure.message
+        assert ("502" if fault == "error" else "WebException") in failure.message
+        assert instance.get_materialized_partitions(AssetKey(["pi", "telemetry"])) == {
+            "2026-10-24",
+            "2026-10-26",
+        }
+        days = {ts.date() for _, _, ts, *_ in rows(warehouse, "pi")["telemetry"]}
+        assert days == {dt.date(2026, 10, 24), dt.date(2026, 10, 26)}
+
+        api.faults.clear()
+        assert backfill(
+            pi_tag_history, _resources(database_url, server.url), "2026-10-25", instance=instance
+        ).success
+        assert_matches_truth(warehouse, "pi", historians["pi"], pi_history, START, END, BAD_TEXT)
+
+
+def test_paging_past_max_count_loses_and_repeats_nothing(pi_api, pi_history):
+    api, server = pi_api
+    tags = list(pi_history.tags)
+    start, end = dt.datetime(2026, 10, 25, tzinfo=UTC), dt.datetime(2026, 10, 25, 6, tzinfo=UTC)
+    with PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=150_000) as whole:
+        expected = whole.recorded(tags, start, end)
+    requests = api.requests
+    with PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=7, tags_per_request=5) as paged:
+        assert paged.recorded(tags, start, end) == expected
+    assert api.requests - requests > 100
+    for tag in tags:  # the boundary values outside the window come too
+        truth = [pi_history.before(tag, us(start)), *pi_history.values(tag, us(start), us(end))]
+        truth.append(pi_history.after(tag, us(end)))
+        assert [ts for ts, _, _ in expected[tag]] == [instant(t) for t, _, _ in truth if t]
+
+
+def test_a_page_boundary_inside_equal_timestamps_keeps_each_value_once():
+    t1, t2 = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 2, tzinfo=UTC)
+    previous = [(t1, 1.0, "good"), (t2, 2.0, "good"), (t2, 3.0, "good")]
+    page = [(t1, 1.0, "good"), (t2, 2.0, "good"), (t2, 3.0, "good"), (t2, 4.0, "good")]
+    assert _after_page(previous, page) == [(t2, 4.0, "good")]
+
+
+def test_errors_name_the_call_and_the_cause(pi_api):
+    _, server = pi_api
+    with (
+        PiWebApi(f"{server.url}/piwebapi", "PISRV01") as client,
+        pytest.raises(SourceError, match=r"pi points/multiple NOPE: PI Point not found"),
+    ):
+        client.web_ids(["NOPE"])
+    with pytest.raises(Exception, match="max_count must be 1..150000"):
+        PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=150_001)
