@@ -22,13 +22,13 @@ from multiprocessing.connection import Connection
 
 import psycopg
 
-from assets.plant.assets import upsert_hierarchy
 from oee_pipelines.connectors.historian import HistorianConfig, to_rows
 from oee_pipelines.connectors.pi import PiWebApi
 from oee_pipelines.plant_model import PlantModel, TagMapping, load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool, upgrade
+from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from oee_pipelines.warehouse.urls import with_database
 from oee_pipelines.warehouse.window import WindowWriter
 from simulator import SimulatedPlant

@@ -297,7 +297,7 @@ def main() -> None:
         upgrade(url)
         plant = load_plant_model(settings.plant_model)
         machines = [m.id for _, _, m in plant.machines()]
-        from assets.plant.assets import upsert_hierarchy  # Dagster: not in the publishers
+        from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 
         with psycopg.connect(url) as conn:
             upsert_hierarchy(conn, plant)

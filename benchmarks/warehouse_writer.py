@@ -21,7 +21,6 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from assets.plant.assets import upsert_hierarchy
 from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
@@ -32,6 +31,7 @@ from oee_pipelines.warehouse import (
     open_pool,
     upgrade,
 )
+from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from oee_pipelines.warehouse.urls import with_database
 
 ROWS = 200_000

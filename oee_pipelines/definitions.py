@@ -12,10 +12,12 @@ from dagster import Definitions, EnvVar, definitions
 
 from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
+from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
+from assets.sparkplug import definitions as sparkplug
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.jobs import asset_jobs, oee_rollup_job
 from oee_pipelines.schedules import hourly_oee_rollup
@@ -29,6 +31,8 @@ SOURCES: tuple[Source, ...] = (
     simulator.definitions,
     pi.definitions,
     aveva.definitions,
+    sparkplug.definitions,
+    mqtt_json.definitions,
 )
 
 

@@ -13,11 +13,11 @@ from dagster._core.storage.tags import (
 )
 from psycopg_pool import ConnectionPool
 
-from assets.plant.assets import upsert_hierarchy
 from oee_pipelines.connectors.historian import HistorianConfig, load_historians
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse import open_pool
+from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from resources import ClockResource
 from simulator import SimulatedPlant
 from simulator.servers._http import JsonServer

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from oee_pipelines.services import dagster_instance_env
 from oee_pipelines.settings import PROJECT_DIR
 from tests.historians.truth import rows
 from tests.platform.test_webserver import webserver  # noqa: F401 - the fixture
@@ -50,7 +51,12 @@ def pi_url(pi_api, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def daemon(webserver: int, tmp_path: Path, database_url: str) -> Iterator[None]:  # noqa: F811
     """The Dagster daemon of the webserver's instance: it turns backfills into runs."""
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OEE_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        **dagster_instance_env(database_url),  # the instance's password, as the webserver has it
+        "DAGSTER_HOME": str(tmp_path),
+        "OEE_DATABASE_URL": database_url,
+    }
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

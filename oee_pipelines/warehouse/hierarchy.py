@@ -1,0 +1,63 @@
+"""The plant model in the warehouse: the ISA-95 hierarchy and the shift calendars.
+
+A plain module, so the plant model asset, the benchmarks and the tests share one writer of it.
+"""
+
+from __future__ import annotations
+
+from psycopg import Connection
+
+from oee_pipelines.plant_model import PlantModel
+
+
+def upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
+    """Write the model; a site's shift calendar is replaced whole, the rest upserted."""
+    cursor = conn.cursor()
+    cursor.executemany(
+        """
+        INSERT INTO curated.site (site_id, name, timezone) VALUES (%s, %s, %s)
+        ON CONFLICT (site_id) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone,
+            updated_at = now()
+        """,
+        [(site.id, site.name, site.timezone) for site in model.sites],
+    )
+    cursor.executemany(
+        """
+        INSERT INTO curated.line (line_id, site_id, name) VALUES (%s, %s, %s)
+        ON CONFLICT (line_id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
+            updated_at = now()
+        """,
+        [(line.id, site.id, line.name) for site, line in model.lines()],
+    )
+    cursor.executemany(
+        """
+        INSERT INTO curated.machine (machine_id, line_id, site_id, name, ideal_cycle_time_s)
+        VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (machine_id) DO UPDATE SET line_id = EXCLUDED.line_id,
+            site_id = EXCLUDED.site_id, name = EXCLUDED.name,
+            ideal_cycle_time_s = EXCLUDED.ideal_cycle_time_s, updated_at = now()
+        """,
+        [
+            (m.id, line.id, site.id, m.name, m.ideal_cycle_time_s)
+            for site, line, m in model.machines()
+        ],
+    )
+    cursor.execute(
+        "DELETE FROM curated.shift_pattern WHERE site_id = ANY(%s)", ([s.id for s in model.sites],)
+    )
+    shifts = [
+        (site.id, shift.name, shift.start, shift.end, list(shift.isodays))
+        for site in model.sites
+        for shift in site.shifts
+    ]
+    cursor.executemany(
+        "INSERT INTO curated.shift_pattern (site_id, shift_name, start_local, end_local, isodays)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        shifts,
+    )
+    return {
+        "site": len(model.sites),
+        "line": len(model.lines()),
+        "machine": len(model.machines()),
+        "shift_pattern": len(shifts),
+    }
