@@ -63,7 +63,7 @@ def test_a_full_spool_stops_intake_with_an_alarm_and_loses_nothing(
         wait_until(lambda: service.metrics.health()[1]["spool_full"], what="a full spool")
         assert service.metrics.health()[0] is False
         proxy.start()
-        wait_until(lambda: len(telemetry_rows(database_url)) == 300, 60, "300 rows")
+        wait_until(lambda: len(telemetry_rows(database_url)) == 300, 180, "300 rows")
         wait_until(lambda: service.metrics.health()[0], what="healthy again")
     proxy.stop()
     assert [value for _, value in telemetry_rows(database_url)] == [float(i) for i in range(300)]
