@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from dagster import AssetCheckSeverity
 from psycopg.rows import dict_row
 
 from oee_pipelines.definitions import SOURCES
@@ -43,7 +44,12 @@ def _materialize_all(database_url: str, history: dict | None = None) -> None:
         {"ops": {"simulator_history": {"config": history or WINDOWS["recent"]}}},
     )
     assert result.success
-    checks = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
+    # Warnings (the realtime sources' freshness: no realtime data here) do not hold anything back.
+    checks = {
+        check.check_name: check.passed
+        for check in result.get_asset_check_evaluations()
+        if check.severity == AssetCheckSeverity.ERROR
+    }
     assert {"machine_states_are_consistent", "production_counts_are_consistent"} <= set(checks)
     assert all(checks.values()), checks  # the pandera checks and the dbt data tests
 
