@@ -40,7 +40,9 @@ class SpooledBatch:
 class Spool:
     """Batches of records by source, in arrival order, at most `max_bytes` on disk.
 
-    One thread appends while another replays: the methods hold a lock.
+    An empty spool takes one batch of any size: a batch larger than the whole limit would
+    otherwise be refused forever, and intake would never resume. One thread appends while
+    another replays: the methods hold a lock.
     """
 
     def __init__(self, directory: Path, max_bytes: int) -> None:
@@ -78,7 +80,7 @@ class Spool:
         """Write one batch durably, or raise SpoolFull."""
         data = pickle.dumps(dict(records), protocol=pickle.HIGHEST_PROTOCOL)
         with self._guard:
-            if self.size + len(data) > self.max_bytes:
+            if self._files and self.size + len(data) > self.max_bytes:
                 raise SpoolFull(f"{self.directory}: {self.size} of {self.max_bytes} bytes used")
             path = self.directory / f"{self._next:016d}{_SUFFIX}"
             temporary = path.with_suffix(_TEMPORARY)

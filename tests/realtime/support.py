@@ -120,7 +120,9 @@ def running_service(
     finally:
         loop.call_soon_threadsafe(service.stopping.set)
         thread.join(timeout=60)
-        loop.close()
+        if not thread.is_alive():
+            loop.close()
+    assert not thread.is_alive(), "the service did not stop within 60 s of being asked"
     assert result == [0]
 
 

@@ -48,6 +48,16 @@ def test_a_full_spool_refuses_a_batch_and_writes_nothing(tmp_path: Path) -> None
         assert len(spool) == 1
 
 
+def test_an_empty_spool_takes_a_batch_larger_than_its_limit(tmp_path: Path) -> None:
+    with Spool(tmp_path, max_bytes=10) as spool:
+        spool.append(_batch(1.0))
+        with pytest.raises(SpoolFull):
+            spool.append(_batch(2.0))
+        spool.remove(spool.oldest())
+        spool.append(_batch(3.0))
+        assert spool.oldest().records == _batch(3.0)
+
+
 def test_an_unreadable_batch_is_set_aside_not_deleted(tmp_path: Path) -> None:
     with Spool(tmp_path, max_bytes=1 << 20) as spool:
         spool.append(_batch(1.0))
