@@ -97,6 +97,7 @@ def upsert(
     column_list = sql.SQL(", ").join(map(sql.Identifier, names))
     key = sql.SQL(", ").join(map(sql.Identifier, table.key))
     updated = [name for name in names if name not in table.key]
+    action: sql.Composable = sql.SQL("DO NOTHING")
     if table.overwrite and updated:
         action = sql.SQL("DO UPDATE SET {assignments}, updated_at = now() WHERE {changed}").format(
             assignments=sql.SQL(", ").join(
@@ -111,8 +112,6 @@ def upsert(
                 ),
             ),
         )
-    else:
-        action = sql.SQL("DO NOTHING")
     statement = sql.SQL(
         "INSERT INTO {target} ({columns}) VALUES ({placeholders}) ON CONFLICT ({key}) {action}"
     ).format(
