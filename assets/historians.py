@@ -9,7 +9,6 @@ are written and reported materialized, the run fails naming the failed days and 
 and re-running those days completes them.
 """
 
-
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
