@@ -23,11 +23,12 @@ def upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
     )
     cursor.executemany(
         """
-        INSERT INTO curated.line (line_id, site_id, name) VALUES (%s, %s, %s)
+        INSERT INTO curated.line (line_id, site_id, name, output_machine_id)
+        VALUES (%s, %s, %s, %s)
         ON CONFLICT (line_id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
-            updated_at = now()
+            output_machine_id = EXCLUDED.output_machine_id, updated_at = now()
         """,
-        [(line.id, site.id, line.name) for site, line in model.lines()],
+        [(line.id, site.id, line.name, line.output_machine) for site, line in model.lines()],
     )
     cursor.executemany(
         """

@@ -105,31 +105,58 @@ def test_oee_machine_shift_matches_the_simulated_ground_truth(
     assert compared >= len(plant.machines()) * 4
 
 
-def test_line_rollups_sum_times_and_counts_before_dividing(warehouse_after_demo: str) -> None:
+def test_a_line_in_series_is_measured_at_its_output_machine(
+    warehouse_after_demo: str, plant: PlantModel
+) -> None:
+    output = {line.id: line.output_machine for _, line in plant.lines()}
+    assert all(output.values()), "the simulated plant's lines are in series"
     lines = _rows(
         warehouse_after_demo,
         """
-        SELECT l.line_id, l.period_start, l.availability, l.performance, l.quality, l.oee,
-               sum(m.run_s) / sum(m.planned_production_s) AS summed_availability,
-               sum(m.ideal_run_s) / sum(m.run_s) AS summed_performance,
-               sum(m.good_count)::float / sum(m.total_count) AS summed_quality,
-               avg(m.performance) AS averaged_performance
+        SELECT l.*, m.machine_id AS counted_at, to_jsonb(m) AS machine
         FROM curated.oee_line_shift l
         JOIN curated.oee_machine_shift m USING (line_id, period_start)
-        GROUP BY l.line_id, l.period_start, l.availability, l.performance, l.quality, l.oee
         """,
     )
-    assert {line["line_id"] for line in lines} == {"BER-L1", "BER-L2", "CHI-L1"}
+    counted = [line for line in lines if line["counted_at"] == output[line["line_id"]]]
+    assert {line["line_id"] for line in counted} == set(output)
+    for line in counted:
+        for measure in MEASURES:
+            assert line[measure] == pytest.approx(line["machine"][measure], rel=1e-12), measure
+    # The stations of a line count the same parts: their sum would be several times the line's.
+    stations: dict[tuple, int] = {}
     for line in lines:
-        for factor in ("availability", "performance", "quality"):
-            assert line[factor] == pytest.approx(line[f"summed_{factor}"], rel=1e-12)
-        expected_oee = line["availability"] * line["performance"] * line["quality"]
-        assert line["oee"] == pytest.approx(expected_oee, rel=1e-12)
-    # Machines of a line run at different speeds, so an average of their ratios would differ:
-    # the equalities above are not vacuous.
+        key = (line["line_id"], line["period_start"])
+        stations[key] = stations.get(key, 0) + line["machine"]["good_count"]
     assert any(
-        abs(line["summed_performance"] - line["averaged_performance"]) > 1e-6 for line in lines
+        stations[(line["line_id"], line["period_start"])] > 1.5 * line["good_count"]
+        for line in counted
     )
+
+
+def test_day_rows_sum_their_shifts_before_dividing(warehouse_after_demo: str) -> None:
+    days = _rows(
+        warehouse_after_demo,
+        """
+        SELECT d.machine_id, d.shift_date, d.availability, d.performance, d.quality, d.oee,
+               sum(s.run_s) / sum(s.planned_production_s) AS summed_availability,
+               sum(s.ideal_run_s) / sum(s.run_s) AS summed_performance,
+               sum(s.good_count)::float / sum(s.total_count) AS summed_quality,
+               avg(s.performance) AS averaged_performance, count(*) AS shifts
+        FROM curated.oee_machine_daily d
+        JOIN curated.oee_machine_shift s USING (machine_id, shift_date)
+        GROUP BY d.machine_id, d.shift_date, d.availability, d.performance, d.quality, d.oee
+        """,
+    )
+    assert any(day["shifts"] == 3 for day in days)
+    for day in days:
+        for factor in ("availability", "performance", "quality"):
+            assert day[factor] == pytest.approx(day[f"summed_{factor}"], rel=1e-12)
+        assert day["oee"] == pytest.approx(
+            day["availability"] * day["performance"] * day["quality"], rel=1e-12
+        )
+    # Shifts run at different speeds, so an average of their ratios would differ.
+    assert any(abs(d["summed_performance"] - d["averaged_performance"]) > 1e-6 for d in days)
 
 
 def test_materializing_again_adds_nothing_twice(database_url: str, dbt_manifest) -> None:

@@ -1,24 +1,28 @@
 {{ config(indexes=[{'columns': ['line_id', 'period_start'], 'unique': True}]) }}
 
--- OEE per line and shift: the machines' times and counts are summed first, then divided.
+-- OEE per line and shift. A line of machines in series (its output machine named in the plant
+-- model) is measured at that machine: every station counts the same part, so a sum would count
+-- it once per station. A line of machines in parallel sums its machines' times and counts,
+-- then divides.
 with line_sums as (
     select
-        site_id,
-        line_id,
-        period_start,
-        shift_date,
-        shift_name,
-        max(period_end) as period_end,
-        sum(planned_production_s) as planned_production_s,
-        sum(run_s) as run_s,
-        sum(planned_downtime_s) as planned_downtime_s,
-        sum(unplanned_downtime_s) as unplanned_downtime_s,
-        sum(ideal_run_s) as ideal_run_s,
-        sum(total_count)::bigint as total_count,
-        sum(good_count)::bigint as good_count,
-        sum(reject_count)::bigint as reject_count
-    from {{ ref('oee_machine_shift') }}
-    group by site_id, line_id, period_start, shift_date, shift_name
+        machine_shift.site_id,
+        machine_shift.line_id,
+        machine_shift.shift_date,
+        machine_shift.shift_name,
+        {{ oee_sums() }}
+    from {{ ref('oee_machine_shift') }} as machine_shift
+    inner join {{ ref('stg_plant__line') }} as plant_line
+        on machine_shift.line_id = plant_line.line_id
+    where
+        plant_line.output_machine_id is null
+        or machine_shift.machine_id = plant_line.output_machine_id
+    group by
+        machine_shift.site_id,
+        machine_shift.line_id,
+        machine_shift.shift_date,
+        machine_shift.shift_name,
+        machine_shift.period_start
 )
 
 select
@@ -28,13 +32,5 @@ select
     period_end,
     shift_date,
     shift_name,
-    planned_production_s,
-    run_s,
-    planned_downtime_s,
-    unplanned_downtime_s,
-    ideal_run_s,
-    total_count,
-    good_count,
-    reject_count,
-    {{ oee_ratios() }}
+    {{ oee_measures() }}
 from line_sums

@@ -1,4 +1,5 @@
-"""Production context: work orders, recipe versions, downtime events, operator shift assignments.
+"""Production context: work orders, recipe versions, downtime events, operator shift assignments;
+and the output machine of a line in series.
 
 Revision ID: 0004_production_context
 Revises: 0003_sync_log_abandoned

@@ -66,3 +66,7 @@ CREATE TABLE curated.shift_assignment (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (site_id, line_id, shift_start)
 );
+
+-- Where a line of machines in series counts its parts (the plant model's `output_machine`):
+-- its line rollups are measured at that machine. NULL: the machines work in parallel, summed.
+ALTER TABLE curated.line ADD COLUMN output_machine_id text;

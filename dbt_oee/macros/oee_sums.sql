@@ -1,0 +1,29 @@
+{#
+  The sums of a rollup from the rows below it (machine-shifts, line-shifts): times and counts
+  are added up first, and oee_ratios() divides them afterwards.
+#}
+{% macro oee_sums() -%}
+    min(period_start) as period_start,
+    max(period_end) as period_end,
+    sum(planned_production_s) as planned_production_s,
+    sum(run_s) as run_s,
+    sum(planned_downtime_s) as planned_downtime_s,
+    sum(unplanned_downtime_s) as unplanned_downtime_s,
+    sum(ideal_run_s) as ideal_run_s,
+    sum(total_count)::bigint as total_count,
+    sum(good_count)::bigint as good_count,
+    sum(reject_count)::bigint as reject_count
+{%- endmacro %}
+
+{# The measures of every oee_* table, after its keys (contracts.md section 2). #}
+{% macro oee_measures() -%}
+    planned_production_s,
+    run_s,
+    planned_downtime_s,
+    unplanned_downtime_s,
+    ideal_run_s,
+    total_count,
+    good_count,
+    reject_count,
+    {{ oee_ratios() }}
+{%- endmacro %}
