@@ -15,6 +15,7 @@ warehouse: created when missing, but only once the warehouse itself exists.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 import threading
@@ -100,6 +101,27 @@ def running_services(settings: Settings, *, create: bool = False) -> Iterator[Se
             **dagster_instance_env(dagster_url),
         )
         yield Services(warehouse_url, mqtt_url, dagster_home, data_dir)
+
+
+@contextmanager
+def erp_service(settings: Settings) -> Iterator[str]:
+    """The ERP at `OEE_ERP_URL`, else the simulated plant's SAP ERP holding the demo's days,
+    exported as `OEE_ERP_URL` while the block runs."""
+    configured = os.environ.get("OEE_ERP_URL")
+    if configured:
+        yield configured
+        return
+    from oee_pipelines.plant_model import load_plant_model
+    from simulator.servers.erp import serve_erp
+
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.demo_days + 1)
+    plant = load_plant_model(settings.plant_model)
+    with serve_erp(plant, settings.simulator_seed, since) as (_, url):
+        os.environ["OEE_ERP_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("OEE_ERP_URL", None)
 
 
 @contextmanager

@@ -97,6 +97,8 @@ class SimulatedErp:
         self.delay_s = 5.0
         """How long a `timeout` fault keeps the client waiting."""
         self.requests = 0
+        self.edits: dict[str, dict[str, Any]] = {}
+        """Fields of orders (by number) served other than the truth: broken records."""
         self.posted: dict[str, _Posted] = {}
         self._lock = threading.Lock()
 
@@ -112,12 +114,13 @@ class SimulatedErp:
     def orders(self) -> list[dict[str, Any]]:
         """Every production order created by now, as `A_ProductionOrder_2` entities."""
         now = self.current()
+        orders = (
+            self._order(site, line, order, now)
+            for site, line, order in self._work_orders(now)
+            if order.start - LEAD <= now
+        )
         return sorted(
-            (
-                self._order(site, line, order, now)
-                for site, line, order in self._work_orders(now)
-                if order.start - LEAD <= now
-            ),
+            (order | self.edits.get(order["ManufacturingOrder"], {}) for order in orders),
             key=lambda entity: entity["ManufacturingOrder"],
         )
 

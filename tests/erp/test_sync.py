@@ -209,3 +209,39 @@ def test_an_order_the_mes_runs_is_left_to_it_and_a_disagreement_is_reported(
         conn.execute("UPDATE curated.work_order SET planned_qty = %s", (erp_row[6],))
     assert run([erp_production_orders], database_url, url, full=True).success
     assert rows(warehouse, conflicts) == set()
+
+
+def test_a_bad_record_is_a_dead_letter_with_its_reason_and_the_others_load(
+    warehouse: ConnectionPool,
+    database_url: str,
+    plant: PlantModel,
+    erp: tuple[SimulatedErp, str],
+) -> None:
+    simulated, url = erp
+    good, *_, negative, unmappable = sorted(truth_orders(plant, simulated, NOW))
+    simulated.edits = {
+        negative[0]: {"TotalQuantity": "-5.000"},
+        unmappable[0]: {"MfgOrderPlannedStartTime": "25:00"},
+    }
+
+    result = run([erp_production_orders], database_url, url)
+
+    assert result.success
+    loaded = {row[0] for row in rows(warehouse, "SELECT work_order_id FROM curated.work_order")}
+    assert good[0] in loaded and {negative[0], unmappable[0]}.isdisjoint(loaded)
+    assert len(loaded) == len(truth_orders(plant, simulated, NOW)) - 2
+    letters = rows(
+        warehouse,
+        "SELECT target, context->>'key', reason, record->>'ManufacturingOrder' "
+        "FROM raw.dead_letter",
+    )
+    target = "API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2"
+    assert {(t, key, r.split(":")[0], order) for t, key, r, order in letters} == {
+        (target, negative[0], "schema", negative[0]),
+        (target, unmappable[0], f"A_ProductionOrder_2 '{unmappable[0]}'", unmappable[0]),
+    }
+    reasons = " ".join(r for _, _, r, _ in letters)
+    assert "planned_qty: greater_than_or_equal_to(0)" in reasons
+    assert "planned_start: not an OData time '25:00'" in reasons
+    metadata = result.asset_materializations_for_node("erp_production_orders")[0].metadata
+    assert metadata["dead_lettered"].value == 2
