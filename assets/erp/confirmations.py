@@ -1,9 +1,10 @@
 """Production confirmed to the ERP: per ended work order, the parts the warehouse counted.
 
-Idempotent against the ERP itself: what is sent is the counted yield and scrap minus what the
-ERP already holds as confirmed (read from its orders just before), so a second run sends
-nothing, and neither does a run after one that failed between its POST and its commit. Each
-POST is a row of `audit.sync_log` of its own.
+Idempotent against the ERP itself, with no bookkeeping of our own that could disagree with it:
+what is sent is the counted yield and scrap minus what the ERP already holds as confirmed (read
+from its orders just before), so a second run sends nothing, and a run after one that died
+mid-way sends only what is still missing. A POST is tried once (a retry could book it twice).
+Each POST is a row of `audit.sync_log` of its own.
 """
 
 from __future__ import annotations

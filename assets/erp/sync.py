@@ -32,17 +32,6 @@ from oee_pipelines.warehouse.context import WORK_ORDER, ContextTable, upsert
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
 
 SOURCE = "erp"
-ERP_COLUMNS = (
-    "work_order_id",
-    "site_id",
-    "line_id",
-    "product_sku",
-    "planned_start",
-    "planned_end",
-    "planned_qty",
-    "status",
-    "source",
-)
 COMPARED_COLUMNS = (
     "site_id",
     "line_id",
@@ -52,6 +41,8 @@ COMPARED_COLUMNS = (
     "planned_qty",
 )
 """Where the MES and the ERP must agree on an order both know."""
+ERP_COLUMNS = ("work_order_id", *COMPARED_COLUMNS, "status", "source")
+"""The columns of curated.work_order that the ERP owns."""
 MATERIAL = ContextTable(
     "material",
     ("material_id",),

@@ -38,8 +38,12 @@ class Answer:
     """A response read whole (within the limit)."""
 
     status: int
-    content_type: str
+    headers: httpx.Headers
     body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
 
     def json(self, system: str, endpoint: str) -> Any:
         """The body as JSON; HTML, other types or malformed JSON are a SourceError."""
@@ -104,7 +108,7 @@ def _read(
                 raise _too_large(system, endpoint, max_bytes)
     finally:
         response.close()
-    return Answer(response.status_code, response.headers.get("Content-Type", ""), bytes(body))
+    return Answer(response.status_code, response.headers, bytes(body))
 
 
 def _too_large(system: str, endpoint: str, max_bytes: int) -> SourceError:

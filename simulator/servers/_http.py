@@ -2,12 +2,14 @@
 
 Runs on a real socket (a free port unless given), in a background thread, until stopped.
 A route may answer `Raw` bytes instead of JSON (an HTML error page, a broken body), and a server
-given a `post` route takes POSTs of JSON bodies (the ERP's confirmations).
+given a `post` route takes POSTs of JSON bodies (the ERP's confirmations), guarded as SAP Gateway
+guards them: a POST must carry the `X-CSRF-Token` that a GET with `X-CSRF-Token: Fetch` got.
 """
 
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +63,7 @@ class JsonServer:
         port: int = 0,
         post: PostRoute | None = None,
     ) -> None:
-        handler = _handler(route, credentials, post)
+        handler = _handler(route, credentials, post, secrets.token_urlsafe(16))
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -88,7 +90,7 @@ class JsonServer:
 
 
 def _handler(
-    route: Route, credentials: Credentials, post: PostRoute | None
+    route: Route, credentials: Credentials, post: PostRoute | None, csrf_token: str
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -96,12 +98,19 @@ def _handler(
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             parts = urlsplit(self.path)
             query = parse_qsl(parts.query, keep_blank_values=True)
-            self._answer(lambda: route(parts.path, query))
+            fetch = post is not None and self.headers.get("X-CSRF-Token", "").lower() == "fetch"
+            self._answer(
+                lambda: route(parts.path, query), {"X-CSRF-Token": csrf_token} if fetch else {}
+            )
 
         def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if post is None:
                 self._send(405, {"Errors": ["POST is not supported here."]})
+                return
+            if self.headers.get("X-CSRF-Token") != csrf_token:
+                refused = {"Errors": ["CSRF token validation failed"]}
+                self._send(403, refused, {"X-CSRF-Token": "Required"})
                 return
             try:
                 document = orjson.loads(body)
@@ -110,7 +119,9 @@ def _handler(
                 return
             self._answer(lambda: post(urlsplit(self.path).path, document))
 
-        def _answer(self, answer: Callable[[], Answer]) -> None:
+        def _answer(
+            self, answer: Callable[[], Answer], headers: dict[str, str] | None = None
+        ) -> None:
             if not credentials.allow(self.headers.get("Authorization")):
                 self._send(401, {"Errors": ["Authorization has been denied for this request."]})
                 return
@@ -118,9 +129,9 @@ def _handler(
                 status, body = answer()
             except Exception as exc:  # noqa: BLE001 - a simulated server answers 500, as real ones do
                 status, body = 500, {"Errors": [f"{type(exc).__name__}: {exc}"]}
-            self._send(status, body)
+            self._send(status, body, headers)
 
-        def _send(self, status: int, body: object) -> None:
+        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
             raw = body if isinstance(body, Raw) else None
             payload = raw.body if raw else orjson.dumps(body)
             self.send_response(status)
@@ -129,6 +140,8 @@ def _handler(
             self.send_header("Content-Length", str(len(payload)))
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Basic realm="simulated"')
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

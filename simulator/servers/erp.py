@@ -10,9 +10,10 @@ when the shift's part of the order has ended.
 
 Served under `/sap/opu/odata/sap`: `GET API_PRODUCTION_ORDER_2_SRV/A_ProductionOrder_2`,
 `GET API_PRODUCT_SRV/A_Product` (both with `$filter=LastChangeDateTime ge
-datetimeoffset'...'`), `GET` and `POST API_PROD_ORDER_CONFIRMATION_2_SRV/ProdnOrdConf2`; server-
-driven paging of `page_size` entities with `__next`. A posted confirmation adds to the order's
-confirmed yield and scrap, changes its `LastChangeDateTime`, and a final one confirms the order.
+datetimeoffset'...'`), `GET` and `POST API_PROD_ORDER_CONFIRMATION_2_SRV/ProdnOrdConf2` (with
+the CSRF token of a GET of the service document); server-driven paging of `page_size` entities
+with `__next`. A posted confirmation adds to the order's confirmed yield and scrap, changes its
+`LastChangeDateTime`, and a final one confirms the order.
 `fault` makes every request from the `fault_after`-th on fail in one of the ways a real system
 or its gateway does.
 """
@@ -235,6 +236,10 @@ class SimulatedErp:
             PRODUCTS: self.products,
             CONFIRMATIONS: self.confirmations,
         }
+        sets = [c.rsplit("/", 1) for c in collections]
+        documents = {f"{service}/": entity_set for service, entity_set in sets}
+        if path in documents:  # the service document, where clients fetch a CSRF token
+            return 200, {"d": {"EntitySets": [documents[path]]}}
         if path not in collections:
             return _error(404, "/IWFND/CM_MGW/020", f"Resource not found for segment '{path}'")
         query = dict(params)

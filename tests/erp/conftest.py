@@ -8,29 +8,18 @@ from typing import Any
 
 import pytest
 from dagster import AssetsDefinition, ExecuteInProcessResult, materialize
-from psycopg_pool import ConnectionPool
 
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.warehouse import open_pool
-from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from resources import ClockResource, PlantModelResource, WarehouseResource
 from resources.erp import ErpResource
 from simulator.servers._http import Credentials
 from simulator.servers.erp import PREFIX, SimulatedErp
+from tests.historians.conftest import warehouse  # noqa: F401 - the plant in a warehouse
 from tests.support.pipeline import PLANT_MODEL_PATH, SEED
 
 NOW = dt.datetime(2026, 11, 23, 6, 10, tzinfo=dt.UTC)
 SINCE = NOW - dt.timedelta(days=2)
 USER, PASSWORD = "OEE_SYNC", "s3cret"
-
-
-@pytest.fixture
-def warehouse(database_url: str, plant: PlantModel) -> Iterator[ConnectionPool]:
-    """A pool onto this test's warehouse holding the whole plant model."""
-    with open_pool(database_url) as pool:
-        with pool.connection() as conn:
-            upsert_hierarchy(conn, plant)
-        yield pool
 
 
 @pytest.fixture

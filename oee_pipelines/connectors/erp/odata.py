@@ -5,7 +5,9 @@ url}}` (server-driven paging: `__next` until it is absent), one entity as `{"d":
 Values come in the JSON verbose format: `Edm.DateTime` as `/Date(<ms since epoch>)/`,
 `Edm.DateTimeOffset` as `/Date(<ms>+<offset minutes>)/`, `Edm.Time` as an ISO 8601 duration
 (`PT15H51M04S`), `Edm.Decimal` as a JSON string. Errors are `{"error": {"code": ..., "message":
-{"value": ...}}}` with an HTTP status; all of them become `SourceError`s.
+{"value": ...}}}` with an HTTP status; all of them become `SourceError`s. A change is sent with
+the CSRF token that SAP Gateway hands out to a GET with `X-CSRF-Token: Fetch` (and its session
+cookies, which the client keeps).
 """
 
 from __future__ import annotations
@@ -78,12 +80,27 @@ class ODataClient:
     def create(self, service: str, entity_set: str, entity: Mapping[str, Any]) -> dict[str, Any]:
         """POST one new entity; returns the entity the server created. Tried once: a retry
         could create it twice."""
-        request = self._http.build_request("POST", self._url(service, entity_set), json=entity)
+        token = self._csrf_token(service)
+        request = self._http.build_request(
+            "POST", self._url(service, entity_set), json=entity, headers={"X-CSRF-Token": token}
+        )
         answer = call(self._http, request, self.system, self.policy, repeatable=False)
         created = self._data(answer, request)
         if not isinstance(created, dict):
             raise self._error(request, f"no entity in the answer: {str(created)[:200]}")
         return created
+
+    def _csrf_token(self, service: str) -> str:
+        """A token for changes, fetched with a GET of the service document."""
+        request = self._http.build_request(
+            "GET", f"{self._base}{service}/", headers={"X-CSRF-Token": "Fetch"}
+        )
+        answer = call(self._http, request, self.system, self.policy)
+        token = answer.headers.get("X-CSRF-Token")
+        if answer.status >= 400 or not token:
+            cause = f"HTTP {answer.status}: no CSRF token: {_error_text(answer)}"
+            raise self._error(request, cause)
+        return token
 
     def _url(self, service: str, entity_set: str) -> str:
         return f"{self._base}{service}/{entity_set}"
