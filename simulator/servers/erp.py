@@ -14,8 +14,8 @@ datetimeoffset'...'`), `GET` and `POST API_PROD_ORDER_CONFIRMATION_2_SRV/ProdnOr
 the CSRF token of a GET of the service document); server-driven paging of `page_size` entities
 with `__next`. A posted confirmation adds to the order's confirmed yield and scrap, changes its
 `LastChangeDateTime`, and a final one confirms the order.
-`fault` makes every request from the `fault_after`-th on fail in one of the ways a real system
-or its gateway does.
+`fault` makes the requests after the first `fault_after` fail (`fault_times` of them, or all) in
+one of the ways a real system or its gateway does.
 """
 
 from __future__ import annotations
@@ -95,6 +95,8 @@ class SimulatedErp:
         self.fault: Fault | None = None
         self.fault_after = 0
         """Requests answered normally before the fault applies."""
+        self.fault_times: int | None = None
+        """How many requests the fault fails (None: every one)."""
         self.delay_s = 5.0
         """How long a `timeout` fault keeps the client waiting."""
         self.requests = 0
@@ -294,7 +296,8 @@ class SimulatedErp:
     def _fault(self) -> Answer | None:
         with self._lock:
             self.requests += 1
-            if self.fault is None or self.requests <= self.fault_after:
+            failing = self.requests - self.fault_after
+            if self.fault is None or failing <= 0 or failing > (self.fault_times or failing):
                 return None
         if self.fault == "timeout":
             time.sleep(self.delay_s)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from decimal import Decimal
 
 from psycopg_pool import ConnectionPool
 
@@ -36,6 +36,14 @@ def counted_per_order(plant: PlantModel) -> dict[str, tuple[int, int]]:
     return counted
 
 
+def confirmed(erp: SimulatedErp) -> dict[str, tuple[int, int]]:
+    """Yield and scrap the ERP holds as confirmed, per order."""
+    return {
+        order: (int(record.yield_qty), int(record.scrap_qty))
+        for order, record in erp.posted.items()
+    }
+
+
 def write_counts(pool: ConnectionPool, plant: PlantModel) -> None:
     simulated = SimulatedPlant(plant, SEED)
     WarehouseWriter(pool).write_production_counts(
@@ -61,11 +69,7 @@ def test_each_ended_order_is_confirmed_once_with_what_the_warehouse_counted(
 
     assert run([erp_production_orders, erp_confirmations], database_url, url).success
 
-    confirmed = {
-        order: (int(Decimal(record.yield_qty)), int(Decimal(record.scrap_qty)))
-        for order, record in simulated.posted.items()
-    }
-    assert confirmed == expected
+    assert confirmed(simulated) == expected
     assert all(len(record.confirmations) == 1 for record in simulated.posted.values())
     assert all(record.final for record in simulated.posted.values())
 
@@ -84,3 +88,30 @@ def test_each_ended_order_is_confirmed_once_with_what_the_warehouse_counted(
         ("confirm", "API_PROD_ORDER_CONFIRMATION_2_SRV/ProdnOrdConf2", "success", 1): len(expected)
     }
     assert {row[0] for row in completed} == set(expected)
+
+
+def test_a_refused_confirmation_fails_the_run_is_logged_and_is_sent_by_the_next_run(
+    warehouse: ConnectionPool,
+    database_url: str,
+    plant: PlantModel,
+    erp: tuple[SimulatedErp, str],
+) -> None:
+    simulated, url = erp
+    write_counts(warehouse, plant)
+    assert run([erp_production_orders], database_url, url).success
+    pages = math.ceil(len(simulated.orders()) / simulated.page_size)
+    # The order pages and the CSRF token come; the first POST is refused.
+    simulated.fault, simulated.fault_after, simulated.fault_times = "odata_error", pages + 1, 1
+    simulated.fault_after += simulated.requests
+
+    assert not run([erp_confirmations], database_url, url).success
+    assert simulated.posted == {}
+    with warehouse.connection() as conn:
+        failed = conn.execute(
+            "SELECT status, error FROM audit.sync_log WHERE operation = 'confirm'"
+        ).fetchall()
+    assert [status for status, _ in failed] == ["failed"]
+    assert "HTTP 400: /IWBEP/CM_MGW_RT/004: Order data is locked" in failed[0][1]
+
+    assert run([erp_confirmations], database_url, url).success
+    assert confirmed(simulated) == counted_per_order(plant)

@@ -169,6 +169,25 @@ def test_a_failing_erp_fails_the_sync_clearly_and_leaves_the_tables_as_they_were
     assert "s3cret" not in failure and "wrong" not in error
 
 
+@pytest.mark.parametrize("fault", ["error", "timeout"])
+def test_a_passing_failure_is_retried(
+    warehouse: ConnectionPool,
+    database_url: str,
+    plant: PlantModel,
+    erp: tuple[SimulatedErp, str],
+    fault: Any,
+) -> None:
+    simulated, url = erp
+    simulated.fault, simulated.fault_after, simulated.fault_times = fault, 1, 2
+    simulated.delay_s = 2.0
+
+    result = run([erp_production_orders], database_url, url, timeout_s=0.5, attempts=3)
+
+    assert result.success
+    orders = rows(warehouse, f"SELECT {ORDER_COLUMNS} FROM curated.work_order")
+    assert orders == truth_orders(plant, simulated, NOW)
+
+
 def test_an_answer_over_the_size_limit_is_refused(
     warehouse: ConnectionPool, database_url: str, erp: tuple[SimulatedErp, str]
 ) -> None:
