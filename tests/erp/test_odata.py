@@ -1,4 +1,4 @@
-"""OData v2 values as SAP writes them, and the SAP mapping of one order, without a server."""
+"""OData v2 values as SAP writes them, the SAP mapping of one order, and where paging may go."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from oee_pipelines.connectors.erp import SAP_S4HANA, MappingError, Plants
+from oee_pipelines.connectors.erp import SAP_S4HANA, MappingError, ODataClient, Plants
 from oee_pipelines.connectors.erp.odata import (
     format_datetime,
     format_time,
@@ -16,6 +16,8 @@ from oee_pipelines.connectors.erp.odata import (
     parse_decimal,
     parse_time,
 )
+from oee_pipelines.errors import SourceError
+from simulator.servers._http import Credentials, JsonServer
 
 BERLIN = Plants({"BER": ZoneInfo("Europe/Berlin")})
 ORDER = {
@@ -79,3 +81,17 @@ def test_a_record_that_does_not_map_names_the_order_and_the_column() -> None:
         SAP_S4HANA.production_orders.row(ORDER | {"TotalQuantity": "lots"}, BERLIN)
     with pytest.raises(MappingError, match="site_id|unknown plant 'XXXX'"):
         SAP_S4HANA.production_orders.row(ORDER | {"ProductionPlant": "XXXX"}, BERLIN)
+
+
+def test_a_next_link_to_another_server_is_refused() -> None:
+    """`__next` must stay on the server the credentials were given to."""
+
+    def route(path: str, params: list[tuple[str, str]]) -> tuple[int, object]:
+        page = {"results": [{"Product": "A"}], "__next": "http://evil.example/odata/Set?p=2"}
+        return 200, {"d": page}
+
+    with JsonServer(route, Credentials()) as server, ODataClient("erp", server.url) as client:
+        entities = client.entities("SRV", "Set")
+        assert next(entities) == {"Product": "A"}
+        with pytest.raises(SourceError, match="__next points to another server"):
+            next(entities)

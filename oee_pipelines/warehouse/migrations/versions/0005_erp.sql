@@ -30,6 +30,21 @@ CREATE TABLE curated.labor_confirmation (
 );
 CREATE INDEX labor_confirmation_work_order ON curated.labor_confirmation (work_order_id);
 
+-- Every production order as the ERP plans it, whoever runs it: what the MES's orders are
+-- compared with (curated.work_order holds the MES's version of an order the MES runs).
+CREATE TABLE curated.erp_production_order (
+    work_order_id  text PRIMARY KEY,
+    site_id        text NOT NULL,
+    line_id        text,
+    product_sku    text NOT NULL,
+    planned_start  timestamptz NOT NULL,
+    planned_end    timestamptz NOT NULL,
+    planned_qty    double precision NOT NULL,
+    status         text NOT NULL,
+    source         text NOT NULL,
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
 -- A work order the MES and the ERP both know, with a column on which they disagree. Neither
 -- value is chosen silently: the MES's stays in curated.work_order, both are shown here until
 -- the systems agree again (then the row is deleted).
@@ -38,8 +53,7 @@ CREATE TABLE curated.work_order_conflict (
     column_name    text NOT NULL,
     mes_value      text,
     erp_value      text,
-    source         text NOT NULL,
-    updated_at     timestamptz NOT NULL DEFAULT now(),
+    detected_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (work_order_id, column_name)
 );
 
