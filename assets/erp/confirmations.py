@@ -12,20 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from assets.erp.sync import SOURCE, query
 from oee_pipelines.connectors.erp import Confirmation, ErpMapping, ODataClient, Plants
 from oee_pipelines.connectors.erp.odata import parse_decimal
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.warehouse import sync_log
-
-SOURCE = "erp"
 
 
 @dataclass(frozen=True)
@@ -40,11 +37,6 @@ class Counted:
     rejects: int
 
 
-@cache
-def _produced_sql() -> str:
-    return (Path(__file__).parent / "produced.sql").read_text()
-
-
 def counted(conn: Connection[Any], plant: PlantModel, now: dt.datetime) -> list[Counted]:
     """Every work order that ended by `now`, with the parts counted on its line."""
     pairs = [
@@ -54,7 +46,7 @@ def counted(conn: Connection[Any], plant: PlantModel, now: dt.datetime) -> list[
         if line.output_machine in (None, machine.id)
     ]
     params = {"lines": [p[0] for p in pairs], "machines": [p[1] for p in pairs], "now": now}
-    rows = conn.cursor(row_factory=dict_row).execute(_produced_sql(), params).fetchall()
+    rows = conn.cursor(row_factory=dict_row).execute(query("produced.sql"), params).fetchall()
     return [
         Counted(
             row["work_order_id"],

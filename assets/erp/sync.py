@@ -6,9 +6,11 @@ Which system owns which work-order column:
   quantity, and its status (`ERP_COLUMNS`). It never writes the recipe, the actual start and
   end, the produced quantity or the priority: those are the MES's, which runs the order.
 - An order the MES has written (`source = 'mes'`) is the MES's: the ERP writes nothing to it.
-  Where the two disagree on product, quantity, dates, site or line, each such column is a row of
-  `curated.work_order_conflict` with both values: reported, never silently chosen; the row goes
-  away when the systems agree again.
+  The ERP's plan of every order is kept whole in `curated.erp_production_order`, and `reconcile`
+  compares the two: each column where both systems say something different (product, quantity,
+  planned times, site, line) is a row of `curated.work_order_conflict` with both values,
+  reported, never silently chosen; the row goes away when the systems agree again. The ERP sync
+  reconciles after writing; a sync of the MES should call `reconcile` after writing too.
 
 A record that cannot be mapped or fails its pandera schema is a dead letter (kept whole, with
 the reason), and the others load.
@@ -19,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,17 +36,19 @@ from oee_pipelines.warehouse.context import WORK_ORDER, ContextTable, upsert
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
 
 SOURCE = "erp"
-COMPARED_COLUMNS = (
+ERP_COLUMNS = (
+    "work_order_id",
     "site_id",
     "line_id",
     "product_sku",
     "planned_start",
     "planned_end",
     "planned_qty",
+    "status",
+    "source",
 )
-"""Where the MES and the ERP must agree on an order both know."""
-ERP_COLUMNS = ("work_order_id", *COMPARED_COLUMNS, "status", "source")
 """The columns of curated.work_order that the ERP owns."""
+ERP_PRODUCTION_ORDER = ContextTable("erp_production_order", ("work_order_id",), ERP_COLUMNS)
 MATERIAL = ContextTable(
     "material",
     ("material_id",),
@@ -66,11 +72,6 @@ LABOR_CONFIRMATION = ContextTable(
         "source",
     ),
 )
-WORK_ORDER_CONFLICT = ContextTable(
-    "work_order_conflict",
-    ("work_order_id", "column_name"),
-    ("work_order_id", "column_name", "mes_value", "erp_value", "source"),
-)
 
 _WATERMARK = "SELECT changed_at FROM raw.sync_watermark WHERE source_system = %s AND entity = %s"
 _SET_WATERMARK = """
@@ -78,15 +79,12 @@ INSERT INTO raw.sync_watermark (source_system, entity, changed_at) VALUES (%s, %
 ON CONFLICT (source_system, entity) DO UPDATE SET changed_at = EXCLUDED.changed_at
 WHERE raw.sync_watermark.changed_at < EXCLUDED.changed_at
 """
-_MES_ORDERS = """
-SELECT work_order_id, site_id, line_id, product_sku, planned_start, planned_end, planned_qty
-FROM curated.work_order WHERE source = 'mes' AND work_order_id = ANY(%s)
-"""
-_RESOLVED = """
-DELETE FROM curated.work_order_conflict
-WHERE work_order_id = ANY(%s) AND NOT (work_order_id, column_name) IN (
-    SELECT * FROM unnest(%s::text[], %s::text[])
+_MES_ORDERS = (
+    "SELECT work_order_id FROM curated.work_order WHERE source = 'mes' AND work_order_id = ANY(%s)"
 )
+_OPEN_CONFLICTS = """
+SELECT work_order_id, column_name, mes_value, erp_value FROM curated.work_order_conflict
+ORDER BY work_order_id, column_name
 """
 
 
@@ -105,7 +103,6 @@ class Written:
     read: int
     written: int
     dead_lettered: int
-    conflicts: int = 0
     incremental: bool = False
 
 
@@ -164,36 +161,30 @@ def store(
 
 
 def store_work_orders(conn: Connection[Any], pulled: Pulled, since: dt.datetime | None) -> Written:
-    """The ERP's orders: its columns of the orders that are not the MES's, conflicts reported."""
+    """The ERP's plan of every order; its columns of the orders the MES does not run."""
+    upsert(conn, ERP_PRODUCTION_ORDER, pulled.rows)
     ids = [row["work_order_id"] for row in pulled.rows]
-    mes = {row[0]: row for row in conn.execute(_MES_ORDERS, (ids,)).fetchall()}
-    conflicts = [
-        {
-            "work_order_id": row["work_order_id"],
-            "column_name": column,
-            "mes_value": _text(mes_value),
-            "erp_value": _text(row[column]),
-            "source": SOURCE,
-        }
-        for row in pulled.rows
-        if row["work_order_id"] in mes
-        for column, mes_value in zip(COMPARED_COLUMNS, mes[row["work_order_id"]][1:], strict=True)
-        if _differs(mes_value, row[column])
-    ]
+    mes = {row[0] for row in conn.execute(_MES_ORDERS, (ids,)).fetchall()}
     ours = [row for row in pulled.rows if row["work_order_id"] not in mes]
     written = upsert(conn, WORK_ORDER, ours, columns=ERP_COLUMNS)
-    upsert(conn, WORK_ORDER_CONFLICT, conflicts)
-    keys = [(c["work_order_id"], c["column_name"]) for c in conflicts]
-    conn.execute(_RESOLVED, (list(mes), [k[0] for k in keys], [k[1] for k in keys]))
-    return _finish(conn, "production_orders", pulled, since, written, len(conflicts))
+    reconcile(conn)
+    return _finish(conn, "production_orders", pulled, since, written)
+
+
+def reconcile(conn: Connection[Any]) -> None:
+    """Compare every order the MES runs with the ERP's plan of it (curated.work_order_conflict)."""
+    conn.execute(query("conflicts.sql"))
 
 
 def open_conflicts(conn: Connection[Any]) -> list[tuple[str, str, str | None, str | None]]:
     """Every conflict between the MES and the ERP that still stands."""
-    return conn.execute(
-        "SELECT work_order_id, column_name, mes_value, erp_value FROM curated.work_order_conflict "
-        "ORDER BY work_order_id, column_name"
-    ).fetchall()
+    return conn.execute(_OPEN_CONFLICTS).fetchall()
+
+
+@cache
+def query(name: str) -> str:
+    """A SQL file of this folder."""
+    return (Path(__file__).parent / name).read_text()
 
 
 def _finish(
@@ -202,12 +193,11 @@ def _finish(
     pulled: Pulled,
     since: dt.datetime | None,
     written: int,
-    conflicts: int = 0,
 ) -> Written:
     dead = insert_dead_letters(conn, pulled.dead_letters)
     if pulled.newest is not None:
         conn.execute(_SET_WATERMARK, (SOURCE, entity, pulled.newest))
-    return Written(pulled.read, written, dead, conflicts, incremental=since is not None)
+    return Written(pulled.read, written, dead, incremental=since is not None)
 
 
 def _failures(schema: pa.DataFrameSchema, rows: list[dict[str, Any]]) -> dict[int, str]:
@@ -230,18 +220,3 @@ def _failures(schema: pa.DataFrameSchema, rows: list[dict[str, Any]]) -> dict[in
 def _letter(mapping: EntityMapping, record: Mapping[str, Any], reason: str) -> DeadLetter:
     target = f"{mapping.service}/{mapping.entity_set}"
     return DeadLetter(SOURCE, target, reason, dict(record), {"key": str(record.get(mapping.key))})
-
-
-def _differs(mes: Any, erp: Any) -> bool:
-    """Both systems say something, and not the same (a value one of them lacks is no conflict)."""
-    if mes is None or erp is None:
-        return False
-    if isinstance(mes, float | int) and isinstance(erp, float | int):
-        return abs(mes - erp) > 1e-9
-    return mes != erp
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, dt.datetime) else f"{value}"
