@@ -78,7 +78,7 @@ def _add_ui(commands: Commands) -> None:
 
 def _ui(args: argparse.Namespace, settings: Settings) -> int:
     from oee_pipelines.dbt_project import prepare_dbt_manifest
-    from oee_pipelines.services import running_services
+    from oee_pipelines.services import running_services, simulated_systems
     from oee_pipelines.ui import check_port_free, serve_ui
 
     check_configuration(settings)
@@ -86,7 +86,7 @@ def _ui(args: argparse.Namespace, settings: Settings) -> int:
     # Until the UI runs, SIGTERM is Ctrl-C: whatever was started is stopped on the way out.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.default_int_handler)
-    with running_services(settings) as services:
+    with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
         return serve_ui(services, args.host, args.port)
 

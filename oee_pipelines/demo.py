@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
@@ -14,11 +11,9 @@ from psycopg.rows import dict_row
 from assets.historians import backfill_recent_days
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
-from oee_pipelines.plant_model import load_plant_model
-from oee_pipelines.services import running_services
-from oee_pipelines.settings import PROJECT_DIR, Settings
+from oee_pipelines.services import running_services, simulated_systems
+from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
-from simulator.servers.historians import serve_historians
 
 SHIFTS_PER_LINE = 3
 BACKFILL_DAYS = 2
@@ -66,16 +61,9 @@ Next:
 
 
 def run_demo(settings: Settings) -> int:
-    """Serve the simulated plant, materialize every asset into the warehouse, backfill the
-    historians' last days, then print the summary; 0 on success."""
-    with running_services(settings) as services, ExitStack() as plant_servers:
-        plant = load_plant_model(settings.plant_model)
-        historians = os.environ.get("OEE_HISTORIANS", str(PROJECT_DIR / "config/historians.yaml"))
-        os.environ.update(
-            plant_servers.enter_context(
-                serve_historians(plant, settings.simulator_seed, Path(historians))
-            )
-        )
+    """Serve the simulated plant's systems, materialize every asset into the warehouse (the ERP
+    sync among them), backfill the historians' last days, then print the summary; 0 on success."""
+    with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
         definitions = defs()

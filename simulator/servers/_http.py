@@ -1,22 +1,38 @@
 """A small threaded HTTP server answering JSON, for the simulated historians' REST APIs.
 
 Runs on a real socket (a free port unless given), in a background thread, until stopped.
+A route may answer `Raw` bytes instead of JSON (an HTML error page, a broken body), and a server
+given a `post` route takes POSTs of JSON bodies (the ERP's confirmations), guarded as SAP Gateway
+guards them: a POST must carry the `X-CSRF-Token` that a GET with `X-CSRF-Token: Fetch` got.
 """
 
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as it is, not as JSON."""
+
+    content_type: str
+    body: bytes
+
+
 Answer = tuple[int, object]
-"""An HTTP status and the JSON body."""
+"""An HTTP status and the JSON body (or a `Raw` one)."""
 Route = Callable[[str, list[tuple[str, str]]], Answer]
 """Answers a GET of a path with its query parameters (in order, repeated ones kept)."""
+PostRoute = Callable[[str, object], Answer]
+"""Answers a POST of a path with its JSON body."""
 
 
 class Credentials:
@@ -40,9 +56,14 @@ class JsonServer:
     """Serves `route` over HTTP/1.1 until `stop()`; `url` is its base URL."""
 
     def __init__(
-        self, route: Route, credentials: Credentials, host: str = "127.0.0.1", port: int = 0
+        self,
+        route: Route,
+        credentials: Credentials,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        post: PostRoute | None = None,
     ) -> None:
-        handler = _handler(route, credentials)
+        handler = _handler(route, credentials, post, secrets.token_urlsafe(16))
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -68,28 +89,59 @@ class JsonServer:
         self.stop()
 
 
-def _handler(route: Route, credentials: Credentials) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    route: Route, credentials: Credentials, post: PostRoute | None, csrf_token: str
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            parts = urlsplit(self.path)
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            fetch = post is not None and self.headers.get("X-CSRF-Token", "").lower() == "fetch"
+            self._answer(
+                lambda: route(parts.path, query), {"X-CSRF-Token": csrf_token} if fetch else {}
+            )
+
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if post is None:
+                self._send(405, {"Errors": ["POST is not supported here."]})
+                return
+            if self.headers.get("X-CSRF-Token") != csrf_token:
+                refused = {"Errors": ["CSRF token validation failed"]}
+                self._send(403, refused, {"X-CSRF-Token": "Required"})
+                return
+            try:
+                document = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                self._send(400, {"Errors": [f"malformed JSON: {exc}"]})
+                return
+            self._answer(lambda: post(urlsplit(self.path).path, document))
+
+        def _answer(
+            self, answer: Callable[[], Answer], headers: dict[str, str] | None = None
+        ) -> None:
             if not credentials.allow(self.headers.get("Authorization")):
                 self._send(401, {"Errors": ["Authorization has been denied for this request."]})
                 return
-            parts = urlsplit(self.path)
             try:
-                status, body = route(parts.path, parse_qsl(parts.query, keep_blank_values=True))
+                status, body = answer()
             except Exception as exc:  # noqa: BLE001 - a simulated server answers 500, as real ones do
                 status, body = 500, {"Errors": [f"{type(exc).__name__}: {exc}"]}
-            self._send(status, body)
+            self._send(status, body, headers)
 
-        def _send(self, status: int, body: object) -> None:
-            payload = orjson.dumps(body)
+        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+            raw = body if isinstance(body, Raw) else None
+            payload = raw.body if raw else orjson.dumps(body)
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            content_type = raw.content_type if raw else "application/json; charset=utf-8"
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Basic realm="simulated"')
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,11 +11,16 @@ from dagster import ExecuteInProcessResult, materialize
 
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.definitions import SOURCES, Source, build_definitions
+from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.settings import PROJECT_DIR, Settings
 from resources import ClockResource, PlantModelResource, SimulatorResource, WarehouseResource
+from resources.erp import ErpResource
+from simulator.servers.erp import serve_erp
 
 SEED = 7
 PLANT_MODEL_PATH = PROJECT_DIR / "config" / "plant.yaml"
+ERP_DAYS = 3
+"""Days before now whose orders the simulated ERP holds."""
 
 
 def materialize_unpartitioned(
@@ -23,21 +29,26 @@ def materialize_unpartitioned(
     run_config: dict[str, Any] | None = None,
     sources: Sequence[Source] = SOURCES,
 ) -> ExecuteInProcessResult:
-    """Every unpartitioned asset and check of the code location, with now pinned."""
+    """Every unpartitioned asset and check of the code location, with now pinned; the ERP
+    assets sync with the simulated ERP, as in `oee demo`."""
     settings = dataclasses.replace(
         Settings.from_env(), plant_model=PLANT_MODEL_PATH, simulator_seed=SEED
     )
     defs = build_definitions(settings, sources)
     assets = [item for item in defs.assets or [] if getattr(item, "partitions_def", None) is None]
-    return materialize(
-        [*assets, *(defs.asset_checks or [])],
-        resources={
-            "warehouse": WarehouseResource(database_url=database_url),
-            "plant": PlantModelResource(path=str(PLANT_MODEL_PATH)),
-            "simulator": SimulatorResource(seed=SEED),
-            "clock": ClockResource(pinned=now),
-            "dbt": dbt_resource(),
-        },
-        run_config=run_config or {},
-        raise_on_error=False,
-    )
+    pinned = dt.datetime.fromisoformat(now)
+    since = pinned - dt.timedelta(days=ERP_DAYS)
+    with serve_erp(load_plant_model(PLANT_MODEL_PATH), SEED, since, pinned) as (_, erp_url):
+        return materialize(
+            [*assets, *(defs.asset_checks or [])],
+            resources={
+                "warehouse": WarehouseResource(database_url=database_url),
+                "plant": PlantModelResource(path=str(PLANT_MODEL_PATH)),
+                "simulator": SimulatorResource(seed=SEED),
+                "clock": ClockResource(pinned=now),
+                "dbt": dbt_resource(),
+                "erp": ErpResource(base_url=erp_url),
+            },
+            run_config=run_config or {},
+            raise_on_error=False,
+        )
