@@ -9,6 +9,7 @@ import base64
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -36,13 +37,12 @@ class Credentials:
         return not self._accepted or authorization in self._accepted
 
 
-class JsonServer:
-    """Serves `route` over HTTP/1.1 until `stop()`; `url` is its base URL."""
+class HttpServer:
+    """Serves requests with `handler` over HTTP until `stop()`; `url` is its base URL."""
 
     def __init__(
-        self, route: Route, credentials: Credentials, host: str = "127.0.0.1", port: int = 0
+        self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        handler = _handler(route, credentials)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -52,7 +52,7 @@ class JsonServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> JsonServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -61,11 +61,20 @@ class JsonServer:
         self._server.server_close()
         self._thread.join()
 
-    def __enter__(self) -> JsonServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class JsonServer(HttpServer):
+    """Serves `route` over HTTP/1.1 until `stop()`; `url` is its base URL."""
+
+    def __init__(
+        self, route: Route, credentials: Credentials, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        super().__init__(_handler(route, credentials), host, port)
 
 
 def _handler(route: Route, credentials: Credentials) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,21 @@
+"""MES sync: the watermarks of incremental pulls, and changeovers derived from work orders.
+
+Revision ID: 0005_mes
+Revises: 0004_production_context
+Create Date: 2026-11-30
+"""
+
+from oee_pipelines.warehouse.migrate import run_sql
+
+revision = "0005_mes"
+down_revision = "0004_production_context"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql("0005_mes.sql")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the warehouse is migrated forward only")
