@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
-from oee_pipelines.services import running_services
+from oee_pipelines.services import running_services, simulated_mes
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
 
@@ -58,7 +58,7 @@ Next:
 
 def run_demo(settings: Settings) -> int:
     """Materialize every asset into the warehouse, then print the summary; 0 on success."""
-    with running_services(settings) as services:
+    with running_services(settings) as services, simulated_mes(settings):
         prepare_dbt_manifest()
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
         result = (

@@ -15,6 +15,7 @@ warehouse: created when missing, but only once the warehouse itself exists.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 import threading
@@ -290,3 +291,26 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def simulated_mes(settings: Settings) -> Iterator[dict[str, str]]:
+    """The simulated plant's MES (REST and SOAP) when no MES is configured (`OEE_MES_URL`,
+    `OEE_MES_SOAP_URL` unset), serving the demo's days of work orders; its URLs are exported to
+    the environment. A configured MES is left alone (yields nothing)."""
+    if os.environ.get("OEE_MES_URL") or os.environ.get("OEE_MES_SOAP_URL"):
+        yield {}
+        return
+    from oee_pipelines.plant_model import load_plant_model
+    from simulator.servers.mes import serve_mes
+
+    now = dt.datetime.now(dt.UTC)
+    first_day = now.date() - dt.timedelta(days=settings.demo_days + 1)
+    plant = load_plant_model(settings.plant_model)
+    with serve_mes(plant, settings.simulator_seed, first_day, lambda: now) as env:
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for name in env:
+                os.environ.pop(name, None)

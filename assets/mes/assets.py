@@ -54,7 +54,7 @@ _SYNCED = {
     "recipes": ("recipes", "recipe", "Recipe versions: ideal cycle, setup, teardown time."),
     "operator_shifts": ("shifts", "shift_assignment", "The operators of each shift."),
 }
-SYNC_KEYS = [AssetKey([GROUP, name]) for name in _SYNCED]
+ORDER_KEYS = [AssetKey([GROUP, "production_schedule"]), AssetKey([GROUP, "work_orders"])]
 
 
 class MesSyncConfig(Config):
@@ -111,7 +111,7 @@ def mes_sync(
 @asset(
     key=[GROUP, "changeovers"],
     group_name=GROUP,
-    deps=SYNC_KEYS,
+    deps=[*ORDER_KEYS, AssetKey([GROUP, "recipes"])],
     tags={ENTITY_TAG: "changeover"},
     kinds={"postgres"},
     pool=GROUP,
@@ -151,7 +151,7 @@ def mes_changeovers(warehouse: WarehouseResource) -> MaterializeResult:
 @asset(
     key=[GROUP, "write_back"],
     group_name=GROUP,
-    deps=[*SYNC_KEYS, AssetKey(["curated", "production_count"])],
+    deps=[*ORDER_KEYS, AssetKey(["curated", "production_count"])],
     kinds={"python"},
     pool=GROUP,
 )

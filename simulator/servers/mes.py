@@ -17,14 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from oee_pipelines.connectors.mes import (
     MesChanges,
@@ -277,7 +277,7 @@ class SimulatedMes:
             envelope = etree.fromstring(body, parser)
             if envelope.getroottree().docinfo.doctype:
                 raise ValueError("a DTD in a request is refused")
-            request = envelope.find(f"{{{SOAP_ENV}}}Body")[0]  # type: ignore[index]
+            request = envelope.find(f"{{{SOAP_ENV}}}Body")[0]
         except (etree.XMLSyntaxError, ValueError, TypeError, IndexError) as exc:
             return "", _soap_fault("Client", f"unreadable request: {exc}")
         operation = etree.QName(request).localname
@@ -420,9 +420,8 @@ def _handler(
                     *_json(401, {"error": "Authorization has been denied for this request."})
                 )
                 return
-            host, port = self.server.server_address[:2]
             try:
-                name, reply = dispatch(method, self.path, body, f"http://{host!s}:{port}")
+                name, reply = dispatch(method, self.path, body, f"http://{self.headers['Host']}")
             except Exception as exc:  # noqa: BLE001 - a simulated server answers 500, as real ones do
                 name, reply = "", _json(500, {"error": f"{type(exc).__name__}: {exc}"})
             fault = faults.get(name)
@@ -557,7 +556,7 @@ def _schedule_entry(order: SimulatedOrder) -> ScheduleEntry:
 
 def _changed_order(order: WorkOrder, entry: ScheduleEntry) -> WorkOrder:
     """A ProductionRequest changes when its order or its schedule entry does."""
-    return WorkOrder(*astuple(order)[:-1], max(order.modified_at, entry.modified_at))
+    return replace(order, modified_at=max(order.modified_at, entry.modified_at))
 
 
 def _b(name: str, *children: Any) -> Any:

@@ -46,7 +46,7 @@ _HOSTILE = (
 T = TypeVar("T")
 
 
-class _GuardedTransport(zeep.Transport):  # type: ignore[misc]
+class _GuardedTransport(zeep.Transport):
     """zeep's transport over the guarded HTTP calls: retries, size limit, errors named."""
 
     def __init__(self, http: GuardedHttp) -> None:
