@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from psycopg import Connection
+from psycopg.rows import dict_row
 
 from assets.mes import schemas
 from oee_pipelines.connectors.mes import ENTITIES, SYSTEM, MesChanges
-from oee_pipelines.warehouse.context import RECIPE, SHIFT_ASSIGNMENT, WORK_ORDER, upsert
+from oee_pipelines.warehouse.context import (
+    RECIPE,
+    SHIFT_ASSIGNMENT,
+    WORK_ORDER,
+    ContextTable,
+    upsert,
+)
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters, record_letter
 
 ORDER_COLUMNS = (
@@ -95,80 +102,45 @@ def apply_changes(conn: Connection[Any], changes: MesChanges, source: str = SYST
     sites = {row[0] for row in conn.execute("SELECT site_id FROM curated.site")}
     lines = {row[0] for row in conn.execute("SELECT line_id FROM curated.line")}
 
-    orders = _valid(
-        conn,
-        result,
-        "work_orders",
-        changes.work_orders,
-        schemas.work_orders(sites, lines),
-        "work_order",
-        source,
-    )
-    result.entities["work_orders"].written = upsert(
-        conn, WORK_ORDER, [_row(order, source) for order in orders], ORDER_COLUMNS
-    )
+    def load(
+        entity: str,
+        records: Sequence[Any],
+        schema: pa.DataFrameSchema,
+        table: ContextTable,
+        row: Callable[[Any], dict[str, Any]] = _fields,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        counts = result.entities[entity]
+        valid = _valid(conn, counts, records, schema, f"curated.{table.name}", source)
+        rows = [row(record) | {"source": source} for record in valid]
+        counts.written = upsert(conn, table, rows, columns)
 
+    load("work_orders", changes.work_orders, schemas.work_orders(sites, lines), WORK_ORDER,
+         columns=ORDER_COLUMNS)  # fmt: skip
+    # after the orders: an entry may belong to an order of this very sync
     ids = sorted({entry.work_order_id for entry in changes.schedule})
-    facts = {row[0]: row[1:] for row in conn.execute(_ORDER_FACTS, (ids,))}
-    entries = _valid(
-        conn,
-        result,
-        "schedule",
-        changes.schedule,
-        schemas.schedule(lines, facts),
-        "work_order",
-        source,
-    )
-    result.entities["schedule"].written = upsert(
-        conn,
-        WORK_ORDER,
-        [
-            _row(entry, source)
-            | dict(
-                zip(("site_id", "product_sku", "status"), facts[entry.work_order_id], strict=True)
-            )
-            for entry in entries
-        ],
-        SCHEDULE_COLUMNS,
-    )
+    facts = {fact.pop("work_order_id"): fact for fact in _query(conn, _ORDER_FACTS, ids)}
+    load("schedule", changes.schedule, schemas.schedule(lines, facts), WORK_ORDER,
+         lambda entry: _fields(entry) | facts[entry.work_order_id], SCHEDULE_COLUMNS)  # fmt: skip
+    load("recipes", changes.recipes, schemas.recipes(lines), RECIPE)
+    load("shifts", changes.shifts, schemas.shifts(sites, lines), SHIFT_ASSIGNMENT,
+         lambda shift: _fields(shift) | {"operator_ids": list(shift.operator_ids)})  # fmt: skip
 
-    recipes = _valid(
-        conn, result, "recipes", changes.recipes, schemas.recipes(lines), "recipe", source
-    )
-    result.entities["recipes"].written = upsert(conn, RECIPE, [_row(r, source) for r in recipes])
-
-    shifts = _valid(
-        conn,
-        result,
-        "shifts",
-        changes.shifts,
-        schemas.shifts(sites, lines),
-        "shift_assignment",
-        source,
-    )
-    result.entities["shifts"].written = upsert(
-        conn,
-        SHIFT_ASSIGNMENT,
-        [_row(shift, source) | {"operator_ids": list(shift.operator_ids)} for shift in shifts],
-    )
-
-    for entity, entity_result in result.entities.items():
-        if entity_result.watermark is not None:
-            conn.execute(_SAVE_WATERMARK, (source, entity, entity_result.watermark))
+    for entity, counts in result.entities.items():
+        if counts.watermark is not None:
+            conn.execute(_SAVE_WATERMARK, (source, entity, counts.watermark))
     return result
 
 
 def _valid(
     conn: Connection[Any],
-    result: SyncResult,
-    entity: str,
+    counts: EntityResult,
     records: Sequence[Any],
     schema: pa.DataFrameSchema,
-    table: str,
+    target: str,
     source: str,
 ) -> list[Any]:
     """The records that pass `schema`; the others become dead letters with their reasons."""
-    counts = result.entities[entity]
     counts.read = len(records)
     counts.watermark = max((record.modified_at for record in records), default=None)
     if not records:
@@ -179,12 +151,16 @@ def _valid(
     insert_dead_letters(
         conn,
         (
-            record_letter(records[row], source, f"curated.{table}", reason)
+            record_letter(records[row], source, target, reason)
             for row, reason in sorted(refused.items())
         ),
     )
     return [record for row, record in enumerate(records) if row not in refused]
 
 
-def _row(record: Any, source: str) -> dict[str, Any]:
-    return dataclasses.asdict(record) | {"source": source}
+def _query(conn: Connection[Any], statement: str, *params: Any) -> list[dict[str, Any]]:
+    return conn.cursor(row_factory=dict_row).execute(statement, params).fetchall()
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
