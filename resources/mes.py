@@ -8,7 +8,7 @@ from pydantic import Field
 
 from oee_pipelines.connectors.historian import http_auth
 from oee_pipelines.connectors.http import GuardedHttp, RetryPolicy
-from oee_pipelines.connectors.mes import SYSTEM, MesRestClient, MesSoapClient
+from oee_pipelines.connectors.mes import SYSTEM, MesClient, MesRestClient, MesSoapClient
 from oee_pipelines.errors import ConfigError
 
 
@@ -31,7 +31,7 @@ class MesResource(ConfigurableResource):
         default=32 * 1024 * 1024, ge=1024, description="Larger answers are refused."
     )
 
-    def client(self) -> MesRestClient | MesSoapClient:
+    def client(self) -> MesClient:
         """A client for this run; use it as a context manager."""
         http = GuardedHttp.open(
             SYSTEM,

@@ -121,7 +121,10 @@ class MesSoapClient:
             recipes=[
                 _recipe(definition)
                 for definition in self._pages(
-                    "GetOperationsDefinition", since.get("recipes"), "OperationsDefinition", True
+                    "GetOperationsDefinition",
+                    since.get("recipes"),
+                    "OperationsDefinition",
+                    b2mml=True,
                 )
             ],
             shifts=[
@@ -168,7 +171,7 @@ class MesSoapClient:
             )
 
     def _pages(
-        self, operation: str, since: dt.datetime | None, noun: str, b2mml: bool
+        self, operation: str, since: dt.datetime | None, noun: str, *, b2mml: bool
     ) -> Iterator[Any]:
         page: int | None = 1
         while page is not None:
