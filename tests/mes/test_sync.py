@@ -54,6 +54,7 @@ def test_a_second_run_writes_nothing_new(warehouse, database_url, mes, resource,
         ("soap", "GetShiftAssignment", "soap_fault", "SOAP fault"),
         ("soap", "GetShiftAssignment", "error", "HTTP 500"),
         ("soap", "GetShiftAssignment", "timeout", "ReadTimeout"),
+        ("soap", "GetShiftAssignment", "huge", "larger than"),
     ],
 )
 def test_a_failing_mes_fails_the_sync_and_leaves_the_tables_as_they_were(
