@@ -78,7 +78,7 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
         "audit.sync_log", "curated.line", "curated.machine", "curated.machine_state",
         "curated.production_count", "curated.shift_pattern", "curated.site", "curated.telemetry",
         "raw.dead_letter", "curated.work_order", "curated.recipe", "curated.downtime_event",
-        "curated.shift_assignment",
+        "curated.shift_assignment", "curated.changeover", "raw.source_watermark",
     }  # fmt: skip
 
 
