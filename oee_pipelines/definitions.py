@@ -6,6 +6,7 @@ publisher each, fed by every source asset of their entity. Loaded lazily, so set
 when Dagster loads the code location, not at import, and no import order matters.
 """
 
+import os
 from collections.abc import Callable, Sequence
 
 from dagster import Definitions, EnvVar, definitions
@@ -13,6 +14,7 @@ from dagster import Definitions, EnvVar, definitions
 from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.erp import definitions as erp
+from assets.mes import definitions as mes
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi
@@ -20,12 +22,15 @@ from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
 from assets.sparkplug import definitions as sparkplug
 from oee_pipelines.dbt_project import dbt_resource
-from oee_pipelines.jobs import asset_jobs, oee_rollup_job
-from oee_pipelines.schedules import hourly_oee_rollup
+from oee_pipelines.jobs import asset_jobs, context_sync_job, oee_rollup_job
+from oee_pipelines.plant_model import load_plant_model
+from oee_pipelines.schedules import hourly_oee_rollup, nightly_context_syncs
 from oee_pipelines.settings import Settings
 from resources import ClockResource, WarehouseResource
 
 Source = Callable[[Settings], Definitions]
+CONTEXT_SYSTEMS = ("OEE_MES_URL", "OEE_MES_SOAP_URL", "OEE_ERP_URL")
+"""Where the nightly context sync reads from; it runs only when one of them is configured."""
 
 SOURCES: tuple[Source, ...] = (
     plant.definitions,
@@ -35,6 +40,7 @@ SOURCES: tuple[Source, ...] = (
     sparkplug.definitions,
     mqtt_json.definitions,
     erp.definitions,
+    mes.definitions,
 )
 
 
@@ -44,7 +50,13 @@ def build_definitions(settings: Settings, sources: Sequence[Source] = SOURCES) -
     source_assets = list(fed.assets or [])
     platform = Definitions(
         assets=[oee_dbt_models],
-        schedules=[hourly_oee_rollup],
+        schedules=[
+            hourly_oee_rollup,
+            *nightly_context_syncs(
+                load_plant_model(settings.plant_model).sites,
+                running=any(map(os.environ.get, CONTEXT_SYSTEMS)),
+            ),
+        ],
         sensors=[oee_rollup_automation],
         resources={
             "warehouse": WarehouseResource(
@@ -57,7 +69,7 @@ def build_definitions(settings: Settings, sources: Sequence[Source] = SOURCES) -
         },
     )
     merged = Definitions.merge(fed, curated.definitions(source_assets), platform)
-    jobs = [oee_rollup_job, *asset_jobs(merged.assets or [])]
+    jobs = [oee_rollup_job, context_sync_job, *asset_jobs(merged.assets or [])]
     return Definitions.merge(merged, Definitions(jobs=jobs))
 
 

@@ -61,8 +61,9 @@ Next:
 
 
 def run_demo(settings: Settings) -> int:
-    """Serve the simulated plant's systems, materialize every asset into the warehouse (the ERP
-    sync among them), backfill the historians' last days, then print the summary; 0 on success."""
+    """Serve the simulated plant's systems, materialize every asset into the warehouse (the MES
+    and ERP syncs among them), backfill the historians' last days, then print the summary; 0 on
+    success."""
     with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")

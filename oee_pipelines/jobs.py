@@ -18,6 +18,14 @@ oee_rollup_job = define_asset_job(
     "then rebuild the shift calendar and the OEE rollups.",
 )
 
+context_sync_job = define_asset_job(
+    "context_sync_job",
+    selection=AssetSelection.groups("mes", "erp"),
+    description="Sync the MES and the ERP into the warehouse (work orders, recipes, shifts, "
+    "materials, labor), derive changeovers, write actuals back to the MES and confirm them to "
+    "the ERP.",
+)
+
 
 def asset_jobs(assets: Iterable[object]) -> list[UnresolvedAssetJobDefinition]:
     """`demo_job` for the unpartitioned assets; `<partitions>_job` per partitions definition."""

@@ -106,11 +106,13 @@ def running_services(settings: Settings, *, create: bool = False) -> Iterator[Se
 @contextmanager
 def simulated_systems(settings: Settings) -> Iterator[dict[str, str]]:
     """Each peripheral system at its configured URL, else the simulated plant's (the PI and
-    AVEVA historians, the SAP ERP holding the demo's days); the simulated ones' URLs are
-    exported to os.environ while the block runs, for `oee demo` and `oee ui`."""
+    AVEVA historians, the MES over REST and SOAP and the SAP ERP, both holding the demo's
+    days); the simulated ones' URLs are exported to os.environ while the block runs, for
+    `oee demo` and `oee ui`."""
     from oee_pipelines.plant_model import load_plant_model
     from simulator.servers.erp import serve_erp
     from simulator.servers.historians import serve_historians
+    from simulator.servers.mes import serve_mes
 
     plant, seed = load_plant_model(settings.plant_model), settings.simulator_seed
     exported: dict[str, str] = {}
@@ -120,8 +122,11 @@ def simulated_systems(settings: Settings) -> Iterator[dict[str, str]]:
                 "OEE_HISTORIANS", str(PROJECT_DIR / "config/historians.yaml")
             )
             exported |= stack.enter_context(serve_historians(plant, seed, Path(historians)))
+        now = dt.datetime.now(dt.UTC)
+        since = now - dt.timedelta(days=settings.demo_days + 1)
+        if not (os.environ.get("OEE_MES_URL") or os.environ.get("OEE_MES_SOAP_URL")):
+            exported |= stack.enter_context(serve_mes(plant, seed, since.date(), lambda: now))
         if not os.environ.get("OEE_ERP_URL"):
-            since = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.demo_days + 1)
             _, exported["OEE_ERP_URL"] = stack.enter_context(serve_erp(plant, seed, since))
         os.environ.update(exported)
         try:

@@ -6,8 +6,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from oee_pipelines.connectors.erp import MAPPINGS, ErpMapping, ODataClient
+from oee_pipelines.connectors.erp.calls import CallPolicy
 from oee_pipelines.connectors.historian import http_auth
-from oee_pipelines.connectors.http import CallPolicy
 from oee_pipelines.errors import ConfigError
 
 SYSTEM = "erp"

@@ -43,6 +43,10 @@ SHARED_TABLES = (
     ),
     SharedTable("production_count", "start_ts", "Good and rejected parts counted per interval."),
     SharedTable("telemetry", "ts", "Sensor and PLC values with unit and quality."),
+    SharedTable("work_order", "planned_start", "Work orders: plan, recipe, status and actuals."),
+    SharedTable("recipe", "valid_from", "Recipe versions (history, never overwritten)."),
+    SharedTable("shift_assignment", "shift_start", "The operators of each shift occurrence."),
+    SharedTable("changeover", "start_ts", "Changeovers between work orders on a line."),
 )
 
 

@@ -3,7 +3,7 @@ confirmed back.
 
 Each sync is one transaction and one `audit.sync_log` row: a failed ERP call (named by system,
 endpoint and HTTP status) leaves the tables as they were. Pulls are incremental from the newest
-change seen (`raw.sync_watermark`), or full with `full: true`. Which system owns which
+change seen (`raw.source_watermark`), or full with `full: true`. Which system owns which
 work-order column, and how MES/ERP conflicts are reported: `assets/erp/sync.py`.
 """
 

@@ -73,11 +73,12 @@ LABOR_CONFIRMATION = ContextTable(
     ),
 )
 
-_WATERMARK = "SELECT changed_at FROM raw.sync_watermark WHERE source_system = %s AND entity = %s"
+_WATERMARK = "SELECT watermark FROM raw.source_watermark WHERE source_system = %s AND entity = %s"
 _SET_WATERMARK = """
-INSERT INTO raw.sync_watermark (source_system, entity, changed_at) VALUES (%s, %s, %s)
-ON CONFLICT (source_system, entity) DO UPDATE SET changed_at = EXCLUDED.changed_at
-WHERE raw.sync_watermark.changed_at < EXCLUDED.changed_at
+INSERT INTO raw.source_watermark (source_system, entity, watermark) VALUES (%s, %s, %s)
+ON CONFLICT (source_system, entity) DO UPDATE SET watermark = EXCLUDED.watermark,
+    updated_at = now()
+WHERE raw.source_watermark.watermark < EXCLUDED.watermark
 """
 _MES_ORDERS = (
     "SELECT work_order_id FROM curated.work_order WHERE source = 'mes' AND work_order_id = ANY(%s)"

@@ -1,14 +1,16 @@
-"""Calls to a source system's HTTP API: retries with backoff, a size limit, JSON or a clear error.
+"""HTTP calls to a source system, guarded the same way for every client (MES, ERP).
 
-What every REST-speaking source (the ERP's OData, the MES) needs from one call, so that a 503
-during a nightly sync is retried, a runaway answer cannot fill the memory, and an HTML error
-page from a proxy is refused instead of parsed. Failures are `SourceError`s naming the system,
-the endpoint and the HTTP status.
+A call is retried with exponential backoff when the server fails (5xx) or does not answer in
+time; a 4xx is the caller's mistake and fails at once. A body larger than the limit is refused
+while it streams in (a gigantic answer never fills the memory), and an HTML page where JSON was
+expected (a proxy's login or error page) is refused instead of parsed. Every failure is a
+`SourceError` naming the system, the endpoint and the HTTP status or the cause.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,99 +19,124 @@ import orjson
 
 from oee_pipelines.errors import SourceError
 
-RETRIED_STATUSES = frozenset({500, 502, 503, 504})
-"""Answers worth asking again: the server or a gateway failed, the request may well be fine."""
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class CallPolicy:
-    """How hard to try one call and how much of its answer to accept."""
+class RetryPolicy:
+    """How often and how patiently a failed call is tried again."""
 
-    attempts: int = 3
-    """Tries of a call that may be repeated (a read); a write is tried once."""
-    backoff_s: float = 1.0
-    """Wait before the second try; doubled before each further one."""
-    max_bytes: int = 64 * 2**20
-    """The largest answer read; a larger one is refused, not truncated."""
+    attempts: int = 4
+    backoff_s: float = 0.5
+    """Wait before the second attempt; doubled before each later one."""
+
+    def wait(self, attempt: int) -> float:
+        return self.backoff_s * 2 ** (attempt - 1)
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A response read whole (within the limit)."""
+DEFAULT_RETRY = RetryPolicy()
 
-    status: int
-    headers: httpx.Headers
-    body: bytes
 
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
+class GuardedHttp:
+    """An httpx client whose calls are retried, size-limited and turned into SourceErrors."""
 
-    def json(self, system: str, endpoint: str) -> Any:
-        """The body as JSON; HTML, other types or malformed JSON are a SourceError."""
-        if "json" not in self.content_type.lower():
-            raise SourceError(system, endpoint, f"HTTP {self.status}: {self._not_json()}")
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError as exc:
+    def __init__(
+        self,
+        system: str,
+        client: httpx.Client,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.system = system
+        self.client = client
+        self.retry = retry
+        self.max_body_bytes = max_body_bytes
+
+    @classmethod
+    def open(
+        cls,
+        system: str,
+        *,
+        auth: httpx.Auth | None = None,
+        timeout_s: float = 30.0,
+        verify_tls: bool = True,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> GuardedHttp:
+        """Calls on a client of their own; `close()` it when done."""
+        client = httpx.Client(auth=auth, timeout=timeout_s, verify=verify_tls)
+        return cls(system, client, retry, max_body_bytes)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        answered: Callable[[httpx.Response], bool] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """The response of a successful call (body read), after retries on 5xx and timeouts.
+
+        `answered` marks an error response the caller reads itself (a SOAP fault comes as
+        HTTP 500, yet is an answer, not a server failure): it is returned, not retried.
+        """
+        endpoint = f"{method} {url}"
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = self._send(method, url, endpoint, **kwargs)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if attempt == self.retry.attempts:
+                    cause = f"{type(exc).__name__} after {attempt} attempts: {exc}"
+                    raise SourceError(self.system, endpoint, cause) from exc
+            else:
+                if answered is not None and answered(response):
+                    return response
+                if response.status_code < 500 or attempt == self.retry.attempts:
+                    return self._checked(endpoint, response, attempt)
+            time.sleep(self.retry.wait(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """The JSON body of a successful call; HTML or malformed JSON is a SourceError."""
+        response = self.request(method, url, headers={"Accept": "application/json"}, **kwargs)
+        endpoint = f"{method} {url}"
+        content_type = response.headers.get("Content-Type", "")
+        if "html" in content_type.lower() or response.content.lstrip()[:1] == b"<":
             raise SourceError(
-                system, endpoint, f"HTTP {self.status}: malformed JSON ({exc}): {self._excerpt()}"
-            ) from exc
-
-    def _not_json(self) -> str:
-        kind = self.content_type or "no content type"
-        return f"expected JSON, got {kind}: {self._excerpt()}"
-
-    def _excerpt(self) -> str:
-        return self.body[:200].decode("utf-8", "replace").replace("\n", " ")
-
-
-def call(
-    client: httpx.Client,
-    request: httpx.Request,
-    system: str,
-    policy: CallPolicy,
-    *,
-    repeatable: bool = True,
-) -> Answer:
-    """Send `request`; a repeatable one is retried on timeouts, connection errors and 5xx.
-
-    Returns the last answer whatever its status (the caller reads its error body); raises
-    SourceError when no answer came or the answer is larger than `policy.max_bytes`.
-    """
-    endpoint = f"{request.method} {request.url.copy_with(query=None)}"
-    attempts = policy.attempts if repeatable else 1
-    for attempt in range(1, attempts + 1):
+                self.system, endpoint, f"HTML where JSON was expected ({content_type or 'no type'})"
+            )
         try:
-            answer = _read(client, request, system, endpoint, policy.max_bytes)
-        except httpx.TransportError as exc:  # timeouts included
-            if attempt == attempts:
-                tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-                raise SourceError(system, endpoint, f"{type(exc).__name__}{tries}: {exc}") from exc
-        else:
-            if answer.status not in RETRIED_STATUSES or attempt == attempts:
-                return answer
-        time.sleep(policy.backoff_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable: the last attempt returns or raises")
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise SourceError(self.system, endpoint, f"malformed JSON: {exc}") from exc
 
+    def _send(self, method: str, url: str, endpoint: str, **kwargs: Any) -> httpx.Response:
+        with self.client.stream(method, url, **kwargs) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise self._too_large(endpoint)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_body_bytes:
+                    raise self._too_large(endpoint)
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
 
-def _read(
-    client: httpx.Client, request: httpx.Request, system: str, endpoint: str, max_bytes: int
-) -> Answer:
-    response = client.send(request, stream=True)
-    try:
-        declared = int(response.headers.get("Content-Length") or 0)
-        if declared > max_bytes:
-            raise _too_large(system, endpoint, max_bytes)
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                raise _too_large(system, endpoint, max_bytes)
-    finally:
-        response.close()
-    return Answer(response.status_code, response.headers, bytes(body))
+    def _too_large(self, endpoint: str) -> SourceError:
+        return SourceError(
+            self.system, endpoint, f"response larger than {self.max_body_bytes} bytes, refused"
+        )
 
-
-def _too_large(system: str, endpoint: str, max_bytes: int) -> SourceError:
-    return SourceError(system, endpoint, f"response larger than the limit of {max_bytes} bytes")
+    def _checked(self, endpoint: str, response: httpx.Response, attempt: int) -> httpx.Response:
+        if response.status_code < 400:
+            return response
+        detail = response.text[:300].strip()
+        tries = f" after {attempt} attempts" if attempt > 1 else ""
+        raise SourceError(
+            self.system,
+            endpoint,
+            f"HTTP {response.status_code} {response.reason_phrase}{tries}: {detail}",
+        )

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -52,18 +53,12 @@ class Credentials:
         return not self._accepted or authorization in self._accepted
 
 
-class JsonServer:
-    """Serves `route` over HTTP/1.1 until `stop()`; `url` is its base URL."""
+class HttpServer:
+    """Serves requests with `handler` over HTTP until `stop()`; `url` is its base URL."""
 
     def __init__(
-        self,
-        route: Route,
-        credentials: Credentials,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        post: PostRoute | None = None,
+        self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        handler = _handler(route, credentials, post, secrets.token_urlsafe(16))
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -73,7 +68,7 @@ class JsonServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> JsonServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -82,11 +77,25 @@ class JsonServer:
         self._server.server_close()
         self._thread.join()
 
-    def __enter__(self) -> JsonServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class JsonServer(HttpServer):
+    """Serves `route` (and `post`, when given) over HTTP/1.1 until `stop()`."""
+
+    def __init__(
+        self,
+        route: Route,
+        credentials: Credentials,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        post: PostRoute | None = None,
+    ) -> None:
+        super().__init__(_handler(route, credentials, post, secrets.token_urlsafe(16)), host, port)
 
 
 def _handler(

@@ -175,6 +175,14 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
         historians = conn.execute(
             "SELECT DISTINCT source FROM curated.telemetry WHERE source IN ('pi', 'aveva')"
         ).fetchall()
+        mes_syncs = conn.execute(
+            "SELECT status FROM audit.sync_log WHERE source_system = 'mes' AND operation = 'sync'"
+        ).fetchall()
+        mes_orders = conn.execute(
+            "SELECT count(*) FROM curated.work_order WHERE planned_start IS NOT NULL"
+        ).fetchone()
+    assert mes_syncs == [("success",), ("success",)]  # the simulated MES, synced by each run
+    assert mes_orders is not None and mes_orders[0] > 0
     assert runs == (2,)
     assert overlaps == (0,)
     assert sorted(historians) == [("aveva",), ("pi",)]

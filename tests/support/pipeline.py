@@ -15,12 +15,16 @@ from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.settings import PROJECT_DIR, Settings
 from resources import ClockResource, PlantModelResource, SimulatorResource, WarehouseResource
 from resources.erp import ErpResource
+from resources.mes import MesResource
 from simulator.servers.erp import serve_erp
+from simulator.servers.mes import SimulatedMes
 
 SEED = 7
 PLANT_MODEL_PATH = PROJECT_DIR / "config" / "plant.yaml"
 ERP_DAYS = 3
 """Days before now whose orders the simulated ERP holds."""
+MES_DAYS = 2
+"""Production days of work orders the simulated MES serves before now."""
 
 
 def materialize_unpartitioned(
@@ -29,16 +33,18 @@ def materialize_unpartitioned(
     run_config: dict[str, Any] | None = None,
     sources: Sequence[Source] = SOURCES,
 ) -> ExecuteInProcessResult:
-    """Every unpartitioned asset and check of the code location, with now pinned; the ERP
-    assets sync with the simulated ERP, as in `oee demo`."""
+    """Every unpartitioned asset and check of the code location, with now pinned; the MES and
+    ERP assets sync with the simulated MES and ERP as of that now, as in `oee demo`."""
     settings = dataclasses.replace(
         Settings.from_env(), plant_model=PLANT_MODEL_PATH, simulator_seed=SEED
     )
     defs = build_definitions(settings, sources)
     assets = [item for item in defs.assets or [] if getattr(item, "partitions_def", None) is None]
     pinned = dt.datetime.fromisoformat(now)
+    plant = load_plant_model(PLANT_MODEL_PATH)
+    mes = SimulatedMes(plant, SEED, pinned.date() - dt.timedelta(days=MES_DAYS), pinned)
     since = pinned - dt.timedelta(days=ERP_DAYS)
-    with serve_erp(load_plant_model(PLANT_MODEL_PATH), SEED, since, pinned) as (_, erp_url):
+    with serve_erp(plant, SEED, since, pinned) as (_, erp_url), mes.serve_rest() as mes_server:
         return materialize(
             [*assets, *(defs.asset_checks or [])],
             resources={
@@ -48,6 +54,7 @@ def materialize_unpartitioned(
                 "clock": ClockResource(pinned=now),
                 "dbt": dbt_resource(),
                 "erp": ErpResource(base_url=erp_url),
+                "mes": MesResource(rest_url=mes_server.url),
             },
             run_config=run_config or {},
             raise_on_error=False,

@@ -79,7 +79,8 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
         "curated.production_count", "curated.shift_pattern", "curated.site", "curated.telemetry",
         "raw.dead_letter", "curated.work_order", "curated.recipe", "curated.downtime_event",
         "curated.shift_assignment", "curated.material", "curated.labor_confirmation",
-        "curated.erp_production_order", "curated.work_order_conflict", "raw.sync_watermark",
+        "curated.erp_production_order", "curated.work_order_conflict", "raw.source_watermark",
+        "curated.changeover",
     }  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from oee_pipelines.connectors.http import Answer, CallPolicy, call
+from oee_pipelines.connectors.erp.calls import Answer, CallPolicy, call
 from oee_pipelines.errors import SourceError
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")

@@ -57,10 +57,12 @@ CREATE TABLE curated.work_order_conflict (
     PRIMARY KEY (work_order_id, column_name)
 );
 
--- Where the next incremental pull of an entity starts: the newest change seen so far.
-CREATE TABLE raw.sync_watermark (
+-- Where the next incremental pull of a source system's entity starts (MES and ERP syncs):
+-- the newest change seen so far.
+CREATE TABLE raw.source_watermark (
     source_system  text NOT NULL,
     entity         text NOT NULL,
-    changed_at     timestamptz NOT NULL,
+    watermark      timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source_system, entity)
 );
