@@ -18,6 +18,7 @@ from oee_pipelines.warehouse.records import (
     MachineStateRecord,
     ProductionCountRecord,
     TelemetryRecord,
+    TelemetryRow,
 )
 
 
@@ -25,7 +26,8 @@ from oee_pipelines.warehouse.records import (
 class Decoded:
     """What one message or poll became."""
 
-    telemetry: list[TelemetryRecord] = field(default_factory=list)
+    telemetry: list[TelemetryRecord | TelemetryRow] = field(default_factory=list)
+    """Records, or plain tuples of their fields (what the signals and busy sources build)."""
     states: list[MachineStateRecord] = field(default_factory=list)
     counts: list[ProductionCountRecord] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -51,7 +53,11 @@ class Outgoing:
 
 
 class MqttSource(Protocol):
-    """A protocol spoken over MQTT (Sparkplug B, plain JSON)."""
+    """A protocol spoken over MQTT (Sparkplug B, plain JSON).
+
+    A source may pin its MQTT version with a class attribute `mqtt_protocol` (5 or 311);
+    without one it connects with the configured `mqtt.protocol`.
+    """
 
     name: str
     """The `source` written with every row, e.g. "sparkplug" or "mqtt_json"."""

@@ -27,6 +27,7 @@ import psycopg
 
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import DeadLetter, TelemetryRecord
+from oee_pipelines.warehouse.records import telemetry_record
 from realtime.config import RealtimeConfig
 from realtime.service import Service
 from realtime.source import Decoded, Outgoing
@@ -64,6 +65,11 @@ class JsonTestSource:
             letter = DeadLetter(self.name, "telemetry", str(exc), payload, {"topic": topic})
             return Decoded(dead_letters=[letter]), []
         return Decoded(telemetry=[record]), []
+
+
+def telemetry_of(decoded: Decoded) -> list[TelemetryRecord]:
+    """A decoded message's telemetry as records (sources hand most of it over as tuples)."""
+    return [telemetry_record(row) for row in decoded.telemetry]
 
 
 def json_test_source(options: Mapping[str, Any], settings: Settings) -> JsonTestSource:
