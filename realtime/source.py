@@ -9,10 +9,11 @@ spooling and metrics.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from oee_pipelines.signals import Binding, MachineSignals
 from oee_pipelines.warehouse.records import (
     DeadLetter,
     MachineStateRecord,
@@ -78,4 +79,17 @@ class MqttSource(Protocol):
         self, topic: str, payload: bytes, received_at: dt.datetime
     ) -> tuple[Decoded, Sequence[Outgoing]]:
         """Records and dead letters from one message, and messages to publish in answer."""
+        ...
+
+
+@runtime_checkable
+class SignalSource(Protocol):
+    """A source whose readings drive state and counter trackers, which a restart resumes from
+    the warehouse (`realtime.resume`) before the first message."""
+
+    name: str
+    signals: MachineSignals
+
+    def bindings(self) -> Iterable[Binding]:
+        """Every tag the source binds (the signal tags say which machines to resume)."""
         ...

@@ -145,6 +145,9 @@ class SparkplugSource:
         self._state_ts: int | None = None
         self._topics: dict[str, Topic | None] = {}
 
+    def bindings(self) -> list[Binding]:
+        return [binding for tags in self._tags.values() for binding in tags.values()]
+
     # --- the host's own STATE ------------------------------------------------------------------
 
     @property
