@@ -9,8 +9,6 @@ are written and reported materialized, the run fails naming the failed days and 
 and re-running those days completes them.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,21 +21,52 @@ from dagster import (
     Failure,
     MaterializeResult,
     materialize,
+    multi_asset,
 )
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from assets.ingest import ingest
+from assets.ingest import ingest, source_specs
+from assets.partitions import HISTORIAN_BACKFILL_POLICY, HISTORIAN_DAYS
 from oee_pipelines.connectors.historian import HistorianConfig, Sample, to_rows
 from oee_pipelines.errors import SourceError
 from oee_pipelines.warehouse.window import WindowWriter
 from resources import ClockResource, WarehouseResource
+from resources.historian import HistorianResource
 
 Read = Callable[[Sequence[str], dt.datetime, dt.datetime], dict[str, list[Sample]]]
 """A historian client's read: tags and a window in, each tag's samples out."""
 _DAY = dt.timedelta(days=1)
+
+
+def tag_history_asset(source: str, description: str) -> AssetsDefinition:
+    """The backfill asset `<source>_tag_history` of a historian whose resource key is `source`:
+    each UTC day of the partition window, the recorded values of every configured tag,
+    telemetry as read and state and counter tags through the same signal logic as realtime
+    ingest, replacing that day's rows of the source in one transaction."""
+
+    @multi_asset(
+        name=f"{source}_tag_history",
+        specs=source_specs(
+            source, ["telemetry", "machine_state", "production_count"], description=description
+        ),
+        partitions_def=HISTORIAN_DAYS,
+        backfill_policy=HISTORIAN_BACKFILL_POLICY,
+        pool=source,
+        required_resource_keys={source, "warehouse", "clock"},
+    )
+    def tag_history(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
+        resources = context.resources
+        historian: HistorianResource = getattr(resources, source)
+        config = historian.historian(source)
+        with historian.client(config) as client:
+            yield from backfill_days(
+                context, resources.warehouse, resources.clock, source, config, client.recorded
+            )
+
+    return tag_history
 
 
 def backfill_days(

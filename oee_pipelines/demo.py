@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
 from psycopg.rows import dict_row
 
+from assets.historians import backfill_recent_days
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
+from oee_pipelines.plant_model import load_plant_model
 from oee_pipelines.services import running_services
-from oee_pipelines.settings import Settings
+from oee_pipelines.settings import PROJECT_DIR, Settings
 from oee_pipelines.warehouse import open_pool
+from simulator.servers.historians import serve_historians
 
 SHIFTS_PER_LINE = 3
+BACKFILL_DAYS = 2
+"""Complete UTC days of PI and AVEVA history the demo backfills."""
+HISTORIAN_ASSETS = (AssetKey(["pi", "telemetry"]), AssetKey(["aveva", "telemetry"]))
 
 # The last shifts of every line, with names and the shift's local start; a shift still running
 # is measured up to now (its period ends before the calendar's end).
@@ -57,24 +66,32 @@ Next:
 
 
 def run_demo(settings: Settings) -> int:
-    """Materialize every asset into the warehouse, then print the summary; 0 on success."""
-    with running_services(settings) as services:
-        prepare_dbt_manifest()
-        print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
-        result = (
-            defs()
-            .resolve_job_def("demo_job")
-            .execute_in_process(
-                instance=DagsterInstance.get(),
-                run_config={
-                    "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
-                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                },
-                raise_on_error=False,
+    """Serve the simulated plant, materialize every asset into the warehouse, backfill the
+    historians' last days, then print the summary; 0 on success."""
+    with running_services(settings) as services, ExitStack() as plant_servers:
+        plant = load_plant_model(settings.plant_model)
+        historians = os.environ.get("OEE_HISTORIANS", str(PROJECT_DIR / "config/historians.yaml"))
+        os.environ.update(
+            plant_servers.enter_context(
+                serve_historians(plant, settings.simulator_seed, Path(historians))
             )
         )
-        if not result.success:
-            failures = [event.message for event in result.all_events if event.is_failure]
+        prepare_dbt_manifest()
+        print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
+        definitions = defs()
+        result = definitions.resolve_job_def("demo_job").execute_in_process(
+            instance=DagsterInstance.get(),
+            run_config={
+                "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            },
+            raise_on_error=False,
+        )
+        failures = _failures([result])
+        if result.success:
+            print(f"backfilling the historians' last {BACKFILL_DAYS} days (PI, AVEVA)...")
+            failures = _failures(_backfill_historians(definitions))
+        if failures:
             print("oee demo: the demo run failed:", *failures, sep="\n  ")
             return 1
         with open_pool(services.database_url) as pool, pool.connection() as conn:
@@ -83,6 +100,19 @@ def run_demo(settings: Settings) -> int:
             machines = cursor.execute(MACHINE_SUMMARY_SQL).fetchall()
     print(format_line_summary(lines), format_machine_summary(machines), NEXT_STEPS, sep="\n\n")
     return 0
+
+
+def _backfill_historians(definitions: Definitions) -> list[ExecuteInProcessResult]:
+    """Backfill the last days of every historian asset, one run each."""
+    assets = [definitions.get_assets_def(key) for key in HISTORIAN_ASSETS]
+    resources = dict(definitions.resources or {})
+    return backfill_recent_days(assets, resources, resources["clock"].now(), BACKFILL_DAYS)
+
+
+def _failures(results: Sequence[ExecuteInProcessResult]) -> list[str]:
+    return [
+        str(event.message) for result in results for event in result.all_events if event.is_failure
+    ]
 
 
 def format_line_summary(rows: Sequence[dict[str, Any]]) -> str:

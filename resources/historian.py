@@ -4,13 +4,19 @@ and the historians' configuration file (tags, quality table, clock offset)."""
 from __future__ import annotations
 
 import os
-from typing import overload
+from typing import Any, Self, overload
 
 import httpx
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
-from oee_pipelines.connectors.historian import HistorianConfig, http_auth, load_historians
+from oee_pipelines.connectors.historian import (
+    HistorianClient,
+    HistorianConfig,
+    http_auth,
+    load_historians,
+)
+from oee_pipelines.settings import PROJECT_DIR
 
 
 class HistorianResource(ConfigurableResource):
@@ -30,6 +36,25 @@ class HistorianResource(ConfigurableResource):
     def historian(self, name: str) -> HistorianConfig:
         """This historian's section of the configuration file."""
         return load_historians(self.config_path)[name]
+
+    def client(self, config: HistorianConfig) -> HistorianClient:
+        raise NotImplementedError
+
+    @classmethod
+    def from_environment(cls, prefix: str, **fields: Any) -> Self:
+        """The resource of `OEE_<prefix>_URL` and the optional `_USERNAME`, `_PASSWORD`,
+        `_TOKEN` and `_VERIFY_TLS`; the configuration file from `OEE_HISTORIANS`."""
+        return cls(
+            base_url=EnvVar(f"OEE_{prefix}_URL"),
+            username=from_env(f"OEE_{prefix}_USERNAME"),
+            password=from_env(f"OEE_{prefix}_PASSWORD"),
+            token=from_env(f"OEE_{prefix}_TOKEN"),
+            verify_tls=os.environ.get(f"OEE_{prefix}_VERIFY_TLS", "true").lower() != "false",
+            config_path=os.environ.get(
+                "OEE_HISTORIANS", str(PROJECT_DIR / "config" / "historians.yaml")
+            ),
+            **fields,
+        )
 
 
 @overload

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import httpx
 import orjson
 
-from oee_pipelines.connectors.historian import Sample
+from oee_pipelines.connectors.historian import HistorianClient, Sample
 from oee_pipelines.errors import SourceError
 
 SYSTEM = "aveva"
@@ -26,7 +26,7 @@ _CONTEXTS = ("@odata.context", "odata.metadata")
 _NEXT_LINKS = ("@odata.nextLink", "odata.nextLink")
 
 
-class AvevaHistorian:
+class AvevaHistorian(HistorianClient):
     """One AVEVA Historian's REST API (`.../Historian/v2`)."""
 
     def __init__(
@@ -40,22 +40,16 @@ class AvevaHistorian:
         timeout_s: float = 60.0,
         verify_tls: bool = True,
     ) -> None:
+        super().__init__(
+            base_url,
+            auth=auth,
+            clock_offset=clock_offset,
+            timeout_s=timeout_s,
+            verify_tls=verify_tls,
+            headers={},
+        )
         self.tags_per_request = tags_per_request
         self.retrieval_mode = retrieval_mode
-        self.clock_offset = clock_offset
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            auth=auth,
-            timeout=timeout_s,
-            verify=verify_tls,
-            headers={"Accept": "application/json"},
-        )
-
-    def __enter__(self) -> AvevaHistorian:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def recorded(
         self, tags: Sequence[str], start: dt.datetime, end: dt.datetime

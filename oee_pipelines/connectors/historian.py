@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 import yaml
@@ -184,6 +185,42 @@ def _clipped(
         if begin < stop:
             clipped.append(dataclasses.replace(record, start_ts=begin, end_ts=stop))
     return clipped
+
+
+class HistorianClient:
+    """One historian's REST API over HTTP: what the PI and AVEVA clients share."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None,
+        clock_offset: dt.timedelta,
+        timeout_s: float,
+        verify_tls: bool,
+        headers: Mapping[str, str],
+    ) -> None:
+        self.clock_offset = clock_offset
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            auth=auth,
+            timeout=timeout_s,
+            verify=verify_tls,
+            headers={"Accept": "application/json", **headers},
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def recorded(
+        self, tags: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> dict[str, list[Sample]]:
+        """Every recorded value of the tags in [start, end] with the boundary values around it,
+        timestamps corrected by the clock offset."""
+        raise NotImplementedError
 
 
 class BearerAuth(httpx.Auth):

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
-from oee_pipelines.connectors.historian import Sample
+from oee_pipelines.connectors.historian import HistorianClient, Sample
 from oee_pipelines.errors import ConfigError, SourceError
 
 SYSTEM = "pi"
@@ -28,7 +28,7 @@ MAX_COUNT_LIMIT = 150_000
 """The most values PI Web API returns per stream and call; a larger maxCount is a 400."""
 
 
-class PiWebApi:
+class PiWebApi(HistorianClient):
     """One PI Web API server; WebIds are cached for the client's life."""
 
     def __init__(
@@ -45,24 +45,18 @@ class PiWebApi:
     ) -> None:
         if not 1 <= max_count <= MAX_COUNT_LIMIT:
             raise ConfigError(f"PI Web API max_count must be 1..{MAX_COUNT_LIMIT}, not {max_count}")
+        super().__init__(
+            base_url,
+            auth=auth,
+            clock_offset=clock_offset,
+            timeout_s=timeout_s,
+            verify_tls=verify_tls,
+            headers={"X-Requested-With": "oee-platform"},
+        )
         self.data_server = data_server
         self.max_count = max_count
         self.tags_per_request = tags_per_request
-        self.clock_offset = clock_offset
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            auth=auth,
-            timeout=timeout_s,
-            verify=verify_tls,
-            headers={"Accept": "application/json", "X-Requested-With": "oee-platform"},
-        )
         self._web_ids: dict[str, str] = {}
-
-    def __enter__(self) -> PiWebApi:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def web_ids(self, tags: Sequence[str]) -> dict[str, str]:
         """Each tag's WebId (`points/multiple`, one call for all the tags not yet cached)."""

@@ -172,8 +172,12 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
               ON a.machine_id = b.machine_id AND a.start_ts < b.start_ts AND a.end_ts > b.start_ts
             """
         ).fetchone()
+        historians = conn.execute(
+            "SELECT DISTINCT source FROM curated.telemetry WHERE source IN ('pi', 'aveva')"
+        ).fetchall()
     assert runs == (2,)
     assert overlaps == (0,)
+    assert sorted(historians) == [("aveva",), ("pi",)]
     # Both runs are kept by the Dagster instance in its own PostgreSQL database.
     dagster_url = with_database(
         oee_env["OEE_DATABASE_URL"], f"{database_name(oee_env['OEE_DATABASE_URL'])}_dagster"

@@ -77,8 +77,8 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
     assert set(tables) == {
         "audit.sync_log", "curated.line", "curated.machine", "curated.machine_state",
         "curated.production_count", "curated.shift_pattern", "curated.site", "curated.telemetry",
-        "curated.work_order", "curated.recipe", "curated.downtime_event",
-        "curated.shift_assignment", "raw.dead_letter",
+        "raw.dead_letter", "curated.work_order", "curated.recipe", "curated.downtime_event",
+        "curated.shift_assignment",
     }  # fmt: skip
 
 
