@@ -42,7 +42,7 @@ from oee_pipelines.warehouse import upgrade
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from oee_pipelines.warehouse.urls import with_database
 from realtime.config import RealtimeConfig
-from realtime.service import Service
+from realtime.service import Service, collect_garbage_rarely
 from realtime.sparkplug import SparkplugConfig, SparkplugSource
 
 DATABASE = "oee_benchmark_realtime"
@@ -355,6 +355,7 @@ def main() -> None:
                 },
             }
         )
+        collect_garbage_rarely()  # as `oee realtime run` does
         with _service(config, url, mqtt_url) as service:
             _progress("ingest: 10 metrics a message")
             multi = _ingest(service, url, mqtt_url, machines, "multi", MESSAGES_MULTI, 10, epoch_ms)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import importlib
 import logging
 import signal
@@ -71,6 +72,7 @@ class Connector(Protocol):
 def run(config_path: Path | None, settings: Settings) -> int:
     """The `oee realtime run` command: serve until SIGTERM/SIGINT, then flush and return 0."""
     configure_logging()
+    collect_garbage_rarely()
     config = load_config(config_path or DEFAULT_CONFIG)
     with ExitStack() as stack:
         database_url = settings.database_url
@@ -83,6 +85,14 @@ def run(config_path: Path | None, settings: Settings) -> int:
             mqtt_url = mqtt_url or services.mqtt_url
         service = Service(config, settings, database_url, mqtt_url)
         return asyncio.run(service.serve_until_signalled())
+
+
+def collect_garbage_rarely() -> None:
+    """Tune the process for a stream of short-lived rows: what start-up loaded (modules,
+    models) leaves the collector's view, and collections run 70 times less often; a quarter of
+    the decoding time went into collections that found nothing to free."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 class Service:

@@ -175,9 +175,13 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
         historians = conn.execute(
             "SELECT DISTINCT source FROM curated.telemetry WHERE source IN ('pi', 'aveva')"
         ).fetchall()
+        live = conn.execute(
+            "SELECT count(*) > 0 FROM curated.telemetry WHERE source IN ('sparkplug', 'mqtt_json')"
+        ).fetchone()
     assert runs == (2,)
     assert overlaps == (0,)
     assert sorted(historians) == [("aveva",), ("pi",)]
+    assert live == (True,)  # the live window's realtime ingest
     # Both runs are kept by the Dagster instance in its own PostgreSQL database.
     dagster_url = with_database(
         oee_env["OEE_DATABASE_URL"], f"{database_name(oee_env['OEE_DATABASE_URL'])}_dagster"
