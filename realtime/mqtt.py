@@ -42,6 +42,7 @@ from realtime.source import Decoded, MqttSource, Outgoing
 
 Clock = Callable[[], dt.datetime]
 _TOPIC_CACHE_SIZE = 100_000
+_PUBLISH = 0x30
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,24 @@ class _BufferedSocket:
         inner = self._sock.pending() if hasattr(self._sock, "pending") else 0  # SSL's own buffer
         return len(self._buffer) - self._position + inner
 
+    def publish_packet(self) -> tuple[int, bytes] | None:
+        """The PUBLISH packet (QoS 0 or 1) at the head of the buffer, whole: its first byte and
+        its body; None (nothing taken) for any other packet or one not all buffered yet."""
+        buffer, start = self._buffer, self._position
+        if len(buffer) - start < 2 or buffer[start] & 0xF0 != _PUBLISH or buffer[start] & 0x04:
+            return None
+        length, shift, index = 0, 0, start + 1
+        while index < len(buffer) and index - start <= 4:
+            byte = buffer[index]
+            length |= (byte & 0x7F) << shift
+            shift, index = shift + 7, index + 1
+            if not byte & 0x80:
+                if len(buffer) - index < length:
+                    return None
+                self._position = index + length
+                return buffer[start], buffer[index : index + length]
+        return None
+
     def send(self, data: bytes) -> int:
         return int(self._sock.send(data))
 
@@ -142,6 +161,38 @@ class _Client(paho.Client):
         if self.on_message is not None:
             with self._in_callback_mutex:
                 self.on_message(self, self._userdata, message)
+
+    def _packet_read(self) -> paho.MQTTErrorCode:
+        """A buffered MQTT 3.1.1 PUBLISH is decoded here, in one step; paho reads the rest (and
+        every v5 packet, whose properties it decodes) in its own steps."""
+        sock = self._sock
+        if (
+            self._in_packet["command"] == 0
+            and self._protocol != paho.MQTTv5
+            and isinstance(sock, _BufferedSocket)
+        ):
+            packet = sock.publish_packet()
+            if packet is not None:
+                return self._publish_received(*packet)
+        return super()._packet_read()
+
+    def _publish_received(self, command: int, body: bytes) -> paho.MQTTErrorCode:
+        """What paho does with an incoming QoS 0 or 1 PUBLISH (3.1.1), without its copies."""
+        now = time.monotonic()
+        with self._msgtime_mutex:
+            self._last_bytes_received = now
+        qos = (command & 0x06) >> 1
+        topic_end = 2 + int.from_bytes(body[:2], "big")
+        start = topic_end + 2 * qos
+        if topic_end == 2 or len(body) < start:
+            return paho.MQTT_ERR_PROTOCOL  # an empty topic, or cut short: as paho refuses it
+        message = paho.MQTTMessage(int.from_bytes(body[topic_end:start], "big"), body[2:topic_end])
+        message.qos, message.dup, message.retain = qos, bool(command & 0x08), bool(command & 0x01)
+        message.payload, message.timestamp = body[start:], now
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(message.mid)
+        return paho.MQTT_ERR_SUCCESS
 
     def loop_read(self, max_packets: int = 1) -> paho.MQTTErrorCode:
         result = super().loop_read(max_packets)
