@@ -3,10 +3,11 @@
 An edge node (a publisher process) births one device per machine of the plant model (NBIRTH,
 then DBIRTHs declaring metrics m0..m9 with aliases), then sends DDATA by alias at QoS 0, as
 Sparkplug data travels, serialized in advance and written straight onto its socket (a paho
-publisher would be the slowest part), through a Mosquitto started for the run and sized as the README says
-(a stock one drops messages for a subscriber more than 1000 behind). The service runs in this
-process with its real Sparkplug source, writes through the shared warehouse writer into a
-scratch database, and the benchmark counts both the values published and the rows committed.
+publisher would be the slowest part), through a Mosquitto started for the run and sized as the
+README says (a stock one drops messages for a subscriber more than 1000 behind). The service
+runs in this process with its real Sparkplug source, writes through the shared warehouse writer
+into a scratch database, and the benchmark counts both the values published and the rows
+committed.
 
 Baselines in the same run: a paho subscriber that does nothing with what it receives (raw broker
 delivery), and a binary COPY of the same rows into a table with the columns and indexes of
