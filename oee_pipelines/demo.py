@@ -14,11 +14,15 @@ from oee_pipelines.definitions import defs
 from oee_pipelines.services import running_services, simulated_systems
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
+from realtime.window import history_end, ingest_live
 
 SHIFTS_PER_LINE = 3
 BACKFILL_DAYS = 2
 """Complete UTC days of PI and AVEVA history the demo backfills."""
 HISTORIAN_ASSETS = (AssetKey(["pi", "telemetry"]), AssetKey(["aveva", "telemetry"]))
+REALTIME_WINDOW_S = 15.0
+"""Seconds of live ingest (Sparkplug B and MQTT JSON from the simulated plant) before the history
+and the rollups; the history ends where live data first began (`realtime.window`)."""
 
 # The last shifts of every line, with names and the shift's local start; a shift still running
 # is measured up to now (its period ends before the calendar's end).
@@ -61,17 +65,23 @@ Next:
 
 
 def run_demo(settings: Settings) -> int:
-    """Serve the simulated plant's systems, materialize every asset into the warehouse (the MES
-    and ERP syncs among them), backfill the historians' last days, then print the summary; 0 on
-    success."""
+    """Serve the simulated plant's systems, ingest its MQTT live for a short window, materialize
+    every asset into the warehouse (the MES and ERP syncs among them), backfill the historians'
+    last days, then print the summary; 0 on success."""
     with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
-        print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
         definitions = defs()
+        now = dict(definitions.resources or {})["clock"].now()
+        until = history_end(services.database_url, now)
+        print(f"ingesting the simulated plant's MQTT live for {REALTIME_WINDOW_S:.0f} s...")
+        written = ingest_live(settings, services.database_url, services.mqtt_url, REALTIME_WINDOW_S)
+        print("  rows written:", ", ".join(f"{table} {n}" for table, n in written.items()))
+        print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
+        history = {"days": settings.demo_days, "until": until.isoformat()}
         result = definitions.resolve_job_def("demo_job").execute_in_process(
             instance=DagsterInstance.get(),
             run_config={
-                "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
+                "ops": {"simulator_history": {"config": history}},
                 "loggers": {"console": {"config": {"log_level": "ERROR"}}},
             },
             raise_on_error=False,

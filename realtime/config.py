@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from oee_pipelines.errors import ConfigError
 from realtime.logs import url_password
@@ -117,6 +124,28 @@ class RealtimeConfig(_Model):
     metrics: MetricsConfig = MetricsConfig()
     sources: dict[str, SourceConfig] = {}
 
+    @model_validator(mode="after")
+    def _sparkplug_unshared(self) -> RealtimeConfig:
+        """A Sparkplug host sees every message of its edge nodes, in order: it checks each
+        node's seq and resolves DATA by the aliases of the BIRTH before it. A shared
+        subscription deals a node's messages out among replicas, so each would see gaps and
+        DATA of births it never saw."""
+        group = self.mqtt.shared_group
+        sparkplug = SOURCE_FACTORIES["sparkplug"]
+        for name, section in self.sources.items():
+            if (
+                group
+                and section.enabled
+                and (section.factory or SOURCE_FACTORIES.get(name)) == sparkplug
+            ):
+                raise ValueError(
+                    f"sources.{name} is a Sparkplug B source, which cannot share its subscription"
+                    f" (mqtt.shared_group {group!r}, $share/{group}/...): it needs each edge"
+                    " node's messages in seq order; run one replica per set of group_ids, or"
+                    " put the Sparkplug source in a configuration without shared_group"
+                )
+        return self
+
 
 def load_config(path: Path) -> RealtimeConfig:
     """The file's configuration; a ConfigError names the file and the field."""
@@ -129,6 +158,7 @@ def load_config(path: Path) -> RealtimeConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
+            ": ".join(filter(None, (".".join(map(str, error["loc"])), error["msg"])))
+            for error in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from exc

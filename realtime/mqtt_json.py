@@ -106,6 +106,9 @@ class MqttJsonSource:
         self._topics: dict[str, Binding | str] = {}
         """Each topic seen: its binding, or why it has none."""
 
+    def bindings(self) -> list[Binding]:
+        return list(self._addresses.values())
+
     def subscriptions(self) -> Sequence[str]:
         patterns = self.config.patterns
         filters = [p.topic_filter for p in patterns]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import importlib
 import logging
 import signal
@@ -36,8 +37,9 @@ from realtime.config import SOURCE_FACTORIES, RealtimeConfig, load_config
 from realtime.logs import configure_logging, log, masked
 from realtime.metrics import Metrics, serving
 from realtime.mqtt import Broker, Clock, MqttConnector
-from realtime.sink import Sink
-from realtime.source import MqttSource
+from realtime.resume import resume
+from realtime.sink import OUTAGE, Sink
+from realtime.source import Decoded, MqttSource, SignalSource
 from realtime.spool import Spool
 
 DEFAULT_CONFIG = PROJECT_DIR / "config" / "realtime.yaml"
@@ -70,6 +72,7 @@ class Connector(Protocol):
 def run(config_path: Path | None, settings: Settings) -> int:
     """The `oee realtime run` command: serve until SIGTERM/SIGINT, then flush and return 0."""
     configure_logging()
+    collect_garbage_rarely()
     config = load_config(config_path or DEFAULT_CONFIG)
     with ExitStack() as stack:
         database_url = settings.database_url
@@ -82,6 +85,14 @@ def run(config_path: Path | None, settings: Settings) -> int:
             mqtt_url = mqtt_url or services.mqtt_url
         service = Service(config, settings, database_url, mqtt_url)
         return asyncio.run(service.serve_until_signalled())
+
+
+def collect_garbage_rarely() -> None:
+    """Tune the process for a stream of short-lived rows: what start-up loaded (modules,
+    models) leaves the collector's view, and collections run 70 times less often; a quarter of
+    the decoding time went into collections that found nothing to free."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 class Service:
@@ -103,7 +114,10 @@ class Service:
         self._spool_dir = config.spool.directory or (
             settings.home / "realtime-spool" / config.mqtt.client_id
         )
-        self._connectors = [self._connector(s, clock) for s in build_sources(config, settings)]
+        sources = build_sources(config, settings)
+        self._resumed = [s for s in sources if isinstance(s, SignalSource)]
+        """Sources whose trackers continue from the warehouse before the first message."""
+        self._connectors = [self._connector(s, clock) for s in sources]
         for connector in self._connectors:
             self.metrics.set_connected(connector.name, False)
         self.stopping = asyncio.Event()
@@ -150,7 +164,26 @@ class Service:
                 spooled_batches=len(spool),
                 metrics_port=self.metrics_port,
             )
+            await self._resume(pool, sink)
             return await self._serve(intake, sink)
+
+    async def _resume(self, pool: ConnectionPool, sink: Sink) -> None:
+        """Continue each source's state and counter trackers from the warehouse (after a restart,
+        neither losing nor doubling parts); while it is away, wait: a tracker that started from
+        nothing would lose the parts counted while the service was down."""
+        for source in self._resumed:
+            while not self.stopping.is_set():
+                try:
+                    decoded = await asyncio.to_thread(_resume_source, pool, source)
+                except OUTAGE as exc:
+                    log(logging.WARNING, "resume.waiting", source=source.name, error=exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), self.config.spool.retry_max_s)
+                    continue
+                if decoded.counts:
+                    await asyncio.to_thread(sink.store, {source.name: decoded})
+                log(logging.INFO, "service.resumed", source=source.name, counts=len(decoded.counts))
+                break
 
     async def _serve(self, intake: Intake, sink: Sink) -> int:
         disconnect = asyncio.Event()
@@ -180,6 +213,11 @@ class Service:
         return MqttConnector(
             source, self._broker, self.config.mqtt, self.config.limits, self.metrics, clock
         )
+
+
+def _resume_source(pool: ConnectionPool, source: SignalSource) -> Decoded:
+    with pool.connection() as conn:
+        return resume(conn, source.name, source.signals, source.bindings())
 
 
 async def _write(intake: Intake, sink: Sink, pause_s: float) -> None:

@@ -23,6 +23,7 @@ from oee_pipelines.warehouse import (
     TelemetryRecord,
     WarehouseWriter,
 )
+from oee_pipelines.warehouse.records import telemetry_record
 from realtime.config import SpoolConfig
 from realtime.logs import log
 from realtime.metrics import Metrics
@@ -144,7 +145,7 @@ class Sink:
         log(logging.ERROR, "warehouse.rejected_batch", error=error)
         for source, decoded in records.items():
             rows: list[TelemetryRecord | MachineStateRecord | ProductionCountRecord] = [
-                *decoded.telemetry,
+                *map(telemetry_record, decoded.telemetry),
                 *decoded.states,
                 *decoded.counts,
             ]

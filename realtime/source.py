@@ -9,15 +9,17 @@ spooling and metrics.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from oee_pipelines.signals import Binding, MachineSignals
 from oee_pipelines.warehouse.records import (
     DeadLetter,
     MachineStateRecord,
     ProductionCountRecord,
     TelemetryRecord,
+    TelemetryRow,
 )
 
 
@@ -25,7 +27,8 @@ from oee_pipelines.warehouse.records import (
 class Decoded:
     """What one message or poll became."""
 
-    telemetry: list[TelemetryRecord] = field(default_factory=list)
+    telemetry: list[TelemetryRecord | TelemetryRow] = field(default_factory=list)
+    """Records, or plain tuples of their fields (what the signals and busy sources build)."""
     states: list[MachineStateRecord] = field(default_factory=list)
     counts: list[ProductionCountRecord] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -51,7 +54,11 @@ class Outgoing:
 
 
 class MqttSource(Protocol):
-    """A protocol spoken over MQTT (Sparkplug B, plain JSON)."""
+    """A protocol spoken over MQTT (Sparkplug B, plain JSON).
+
+    A source may pin its MQTT version with a class attribute `mqtt_protocol` (5 or 311);
+    without one it connects with the configured `mqtt.protocol`.
+    """
 
     name: str
     """The `source` written with every row, e.g. "sparkplug" or "mqtt_json"."""
@@ -72,4 +79,17 @@ class MqttSource(Protocol):
         self, topic: str, payload: bytes, received_at: dt.datetime
     ) -> tuple[Decoded, Sequence[Outgoing]]:
         """Records and dead letters from one message, and messages to publish in answer."""
+        ...
+
+
+@runtime_checkable
+class SignalSource(Protocol):
+    """A source whose readings drive state and counter trackers, which a restart resumes from
+    the warehouse (`realtime.resume`) before the first message."""
+
+    name: str
+    signals: MachineSignals
+
+    def bindings(self) -> Iterable[Binding]:
+        """Every tag the source binds (the signal tags say which machines to resume)."""
         ...

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from oee_pipelines.plant_model import TagMapping
 from oee_pipelines.signals.counters import Counter, CounterTracker
@@ -24,12 +24,21 @@ from oee_pipelines.warehouse.records import (
 )
 
 Value = int | float | str | None
+T_contra = TypeVar("T_contra", contravariant=True)
+
+
+class Appendable(Protocol[T_contra]):
+    def append(self, item: T_contra, /) -> None: ...
 
 
 class Rows(Protocol):
     """Where rows are appended (`realtime.source.Decoded` is one)."""
 
-    telemetry: list[TelemetryRecord]
+    @property
+    def telemetry(self) -> Appendable[TelemetryRecord]:
+        """A list that may hold other forms of telemetry too (Decoded's plain tuples)."""
+        ...
+
     states: list[MachineStateRecord]
     counts: list[ProductionCountRecord]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -37,7 +37,9 @@ from oee_pipelines.warehouse.records import (
     Record,
     Rejected,
     TelemetryRecord,
+    TelemetryRow,
     Window,
+    telemetry_row,
 )
 
 _COLUMN_TYPES = {
@@ -77,6 +79,8 @@ class _Target:
     key: tuple[str, ...]
     with_hierarchy: bool = False
     """Fill site_id and line_id from curated.machine (telemetry carries them for fast filters)."""
+    tuple_row: Callable[[tuple, Window], tuple] | None = None
+    """How a record given as a plain tuple of its fields is checked, if the target takes one."""
 
     def __post_init__(self) -> None:
         assert self.columns[: len(self.key)] == self.key, "the key must lead the columns"
@@ -84,6 +88,20 @@ class _Target:
     @property
     def name(self) -> str:
         return f"curated.{self.table}"
+
+    def row(self, record: object, window: Window) -> tuple:
+        """The checked row of a record (or of a plain tuple of its fields); raises `Rejected`."""
+        if type(record) is tuple and self.tuple_row is not None:
+            return self.tuple_row(record, window)
+        if not isinstance(record, self.record):
+            raise Rejected(f"{type(record).__name__} is not a {self.record.__name__}")
+        return cast(Record, record).row(window)
+
+    def letter(self, record: object, source: str, reason: str) -> DeadLetter:
+        """The dead letter of a rejected record, a tuple shown with its fields' names."""
+        if type(record) is tuple and len(record) == len(dataclasses.fields(self.record)):
+            record = self.record(*record)
+        return record_letter(record, source, self.name, reason)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -93,7 +111,9 @@ class _Target:
 
 _MACHINE_STATE = _Target("machine_state", MachineStateRecord, ("machine_id", "start_ts"))
 _PRODUCTION_COUNT = _Target("production_count", ProductionCountRecord, ("machine_id", "start_ts"))
-_TELEMETRY = _Target("telemetry", TelemetryRecord, ("machine_id", "tag", "ts"), True)
+_TELEMETRY = _Target(
+    "telemetry", TelemetryRecord, ("machine_id", "tag", "ts"), True, tuple_row=telemetry_row
+)
 
 
 class WarehouseWriter:
@@ -117,7 +137,10 @@ class WarehouseWriter:
     ) -> WriteResult:
         return self._write(_PRODUCTION_COUNT, records, source)
 
-    def write_telemetry(self, records: Iterable[TelemetryRecord], source: str) -> WriteResult:
+    def write_telemetry(
+        self, records: Iterable[TelemetryRecord | TelemetryRow], source: str
+    ) -> WriteResult:
+        """Telemetry given as records or, from sources with many values, as plain tuples."""
         return self._write(_TELEMETRY, records, source)
 
     def write_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
@@ -144,9 +167,7 @@ class WarehouseWriter:
                     "SELECT curated.ensure_telemetry_partitions(%s::date[])", (sorted(new_days),)
                 )
                 written += _load(conn, target, iter(check.held), check.held)
-            insert_dead_letters(
-                conn, (record_letter(r, source, target.name, why) for r, why in check.rejected)
-            )
+            insert_dead_letters(conn, (target.letter(r, source, why) for r, why in check.rejected))
         self._partition_days |= new_days
         return WriteResult(len(batch), written, len(check.rejected))
 
@@ -184,13 +205,10 @@ class _Check:
 
     def rows(self, records: Iterable[object]) -> Iterator[tuple]:
         """The accepted rows that can be copied now; no record can make this raise."""
+        checked, window = self._target.row, self._window
         for record in records:
             try:
-                if not isinstance(record, self._target.record):
-                    raise Rejected(
-                        f"{type(record).__name__} is not a {self._target.record.__name__}"
-                    )
-                row = cast(Record, record).row(self._window)
+                row = checked(record, window)
             except Rejected as problem:
                 self.rejected.append((record, str(problem)))
                 continue
@@ -215,7 +233,11 @@ def _machines(
 ) -> dict[str, tuple[str, ...]]:
     """What the writer adds to the rows of each known machine of the batch: the source, and site
     and line where the table has them. The machines are kept from deletion until commit."""
-    named = {m for r in records if isinstance(m := getattr(r, "machine_id", None), str)}
+    named = {
+        m
+        for r in records
+        if isinstance(m := r[0] if type(r) is tuple and r else getattr(r, "machine_id", None), str)
+    }
     rows = conn.execute(
         "SELECT machine_id, site_id, line_id FROM curated.machine"
         " WHERE machine_id = ANY(%s) FOR KEY SHARE",

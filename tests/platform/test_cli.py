@@ -181,11 +181,15 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
         mes_orders = conn.execute(
             "SELECT count(*) FROM curated.work_order WHERE planned_start IS NOT NULL"
         ).fetchone()
+        live = conn.execute(
+            "SELECT count(*) > 0 FROM curated.telemetry WHERE source IN ('sparkplug', 'mqtt_json')"
+        ).fetchone()
     assert mes_syncs == [("success",), ("success",)]  # the simulated MES, synced by each run
     assert mes_orders is not None and mes_orders[0] > 0
     assert runs == (2,)
     assert overlaps == (0,)
     assert sorted(historians) == [("aveva",), ("pi",)]
+    assert live == (True,)  # the live window's realtime ingest
     # Both runs are kept by the Dagster instance in its own PostgreSQL database.
     dagster_url = with_database(
         oee_env["OEE_DATABASE_URL"], f"{database_name(oee_env['OEE_DATABASE_URL'])}_dagster"

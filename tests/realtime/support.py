@@ -11,11 +11,15 @@ import contextlib
 import datetime as dt
 import getpass
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,8 +29,9 @@ from typing import Any
 import paho.mqtt.client as paho
 import psycopg
 
-from oee_pipelines.settings import Settings
+from oee_pipelines.settings import PROJECT_DIR, Settings
 from oee_pipelines.warehouse import DeadLetter, TelemetryRecord
+from oee_pipelines.warehouse.records import telemetry_record
 from realtime.config import RealtimeConfig
 from realtime.service import Service
 from realtime.source import Decoded, Outgoing
@@ -64,6 +69,11 @@ class JsonTestSource:
             letter = DeadLetter(self.name, "telemetry", str(exc), payload, {"topic": topic})
             return Decoded(dead_letters=[letter]), []
         return Decoded(telemetry=[record]), []
+
+
+def telemetry_of(decoded: Decoded) -> list[TelemetryRecord]:
+    """A decoded message's telemetry as records (sources hand most of it over as tuples)."""
+    return [telemetry_record(row) for row in decoded.telemetry]
 
 
 def json_test_source(options: Mapping[str, Any], settings: Settings) -> JsonTestSource:
@@ -281,3 +291,34 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
     finally:
         with contextlib.suppress(OSError):
             target.shutdown(socket.SHUT_WR)
+
+
+@contextmanager
+def service_process(
+    config_file: Path, database_url: str, port: int, mqtt_url: str = SHARED_BROKER
+) -> Iterator[subprocess.Popen]:
+    """`oee realtime run --config FILE`, once its source is connected and subscribed."""
+    env = {**os.environ, "OEE_DATABASE_URL": database_url, "OEE_MQTT_URL": mqtt_url}
+    with (config_file.parent / "service.log").open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "oee_pipelines.cli", "realtime", "run", "--config", config_file],
+            cwd=PROJECT_DIR,
+            env=env,
+            stderr=log,
+        )
+    try:
+        wait_until(lambda: _healthy(port) or process.poll() is not None, 60, "the service")
+        assert process.poll() is None, (config_file.parent / "service.log").read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError):
+        return False

@@ -36,6 +36,26 @@ def test_an_unknown_setting_is_refused(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize(
+    "section", ["sparkplug: {}\n", "plc:\n    factory: realtime.sources:sparkplug\n"]
+)
+def test_a_sparkplug_source_with_a_shared_subscription_is_refused(
+    tmp_path: Path, section: str
+) -> None:
+    path = tmp_path / "realtime.yaml"
+    path.write_text(f"mqtt:\n  shared_group: oee\nsources:\n  {section}")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    reason = str(raised.value)
+    assert str(path) in reason and "cannot share its subscription" in reason
+    assert "$share/oee/" in reason and "seq order" in reason
+    # shared subscriptions stay fine for the other sources, and a disabled Sparkplug source
+    path.write_text(
+        "mqtt:\n  shared_group: oee\nsources:\n  mqtt_json: {}\n  sparkplug:\n    enabled: false\n"
+    )
+    assert load_config(path).mqtt.shared_group == "oee"
+
+
 def test_a_source_is_built_by_its_factory_with_its_own_options() -> None:
     config = RealtimeConfig.model_validate(
         {

@@ -13,6 +13,7 @@ from oee_pipelines.warehouse.records import (
     TelemetryRecord,
 )
 from realtime.mqtt_json import MqttJsonConfig, MqttJsonSource, TopicPattern
+from tests.realtime.support import telemetry_of
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
 DEBURR = "BER-L2-DEBURR"
@@ -69,13 +70,13 @@ def test_subscriptions_cover_patterns_and_addresses(plant: PlantModel) -> None:
 )
 def test_payload_forms(source: MqttJsonSource, payload: bytes, record: TelemetryRecord) -> None:
     decoded, answers = source.decode("plant/BER/L2/DEBURR/vibration", payload, at(0))
-    assert decoded.telemetry == [record]
+    assert telemetry_of(decoded) == [record]
     assert decoded.dead_letters == [] and answers == []
 
 
 def test_patterns_bind_unmapped_tags_and_addresses_bind_signals(source: MqttJsonSource) -> None:
     decoded, _ = source.decode("plant/BER/L2/DEBURR/coolant_temp", b"21.5", at(0))
-    assert decoded.telemetry == [TelemetryRecord(DEBURR, "coolant_temp", at(0), 21.5)]
+    assert telemetry_of(decoded) == [TelemetryRecord(DEBURR, "coolant_temp", at(0), 21.5)]
 
     source.decode("plant/BER/L2/DEBURR/state", b'{"value": 1, "timestamp": 1772438400000}', at(0))
     source.decode("plant/BER/L2/DEBURR/good", b'{"value": 10, "timestamp": 1772438400000}', at(0))
@@ -142,6 +143,6 @@ def test_configured_field_names(plant: PlantModel) -> None:
     decoded, _ = source.decode(
         "plant/BER/L2/DEBURR/vibration", b'{"v": 7, "t": "2026-03-02T08:00:03Z", "q": "bad"}', at(5)
     )
-    assert decoded.telemetry == [
+    assert telemetry_of(decoded) == [
         TelemetryRecord(DEBURR, "spindle_vibration", at(3), 7, None, "mm/s", "bad")
     ]

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,50 +13,18 @@ import yaml
 from psycopg_pool import ConnectionPool
 from sqlalchemy.engine import make_url
 
-from oee_pipelines.settings import PROJECT_DIR
 from tests.realtime.support import (
-    SHARED_BROKER,
     Mosquitto,
     TcpProxy,
     free_port,
     publish_all,
     publisher,
     service_config,
+    service_process,
     telemetry_rows,
     unique_prefix,
     wait_until,
 )
-
-
-@contextmanager
-def service_process(
-    config_file: Path, database_url: str, port: int, mqtt_url: str = SHARED_BROKER
-) -> Iterator[subprocess.Popen]:
-    """`oee realtime run --config FILE`, once its source is connected and subscribed."""
-    env = {**os.environ, "OEE_DATABASE_URL": database_url, "OEE_MQTT_URL": mqtt_url}
-    with (config_file.parent / "service.log").open("a") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "oee_pipelines.cli", "realtime", "run", "--config", config_file],
-            cwd=PROJECT_DIR,
-            env=env,
-            stderr=log,
-        )
-    try:
-        wait_until(lambda: _healthy(port) or process.poll() is not None, 60, "the service")
-        assert process.poll() is None, (config_file.parent / "service.log").read_text()
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError):
-        return False
 
 
 def _config_file(directory: Path, prefix: str, **sections) -> tuple[Path, int]:

@@ -23,6 +23,7 @@ from oee_pipelines.warehouse.records import (
 )
 from realtime.sparkplug import SparkplugConfig, SparkplugSource
 from simulator.servers.mqtt import EdgeNode
+from tests.realtime.support import telemetry_of
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
 PACKER = "BER-L1-PACKER"
@@ -67,13 +68,13 @@ def test_births_and_data_by_alias_become_rows(host: SparkplugSource, node: EdgeN
     decoded, _ = host.decode(topic, payload, at(0))
     assert decoded.states == [MachineStateRecord(PACKER, at(0), None, "running")]
     assert decoded.counts == []  # first readings: nothing counted yet
-    assert TelemetryRecord(PACKER, "good_count", at(0), 100) in decoded.telemetry
+    assert TelemetryRecord(PACKER, "good_count", at(0), 100) in telemetry_of(decoded)
 
     topic, payload = node.ddata("PACKER", at(7), {"good_count": 103, "reject_count": 3})
     assert "GoodCount" not in str(parse_payload(payload, 1 << 20))  # by alias alone
     decoded, answers = host.decode(topic, payload, at(8))
     assert answers == []
-    assert decoded.telemetry == [
+    assert telemetry_of(decoded) == [
         TelemetryRecord(PACKER, "good_count", at(7), 103),
         TelemetryRecord(PACKER, "reject_count", at(7), 3),
     ]
@@ -176,13 +177,13 @@ def test_signed_integers_are_read_from_the_unsigned_wire_fields(
     decoded, _ = host.decode(
         "spBv1.0/BER/DBIRTH/L1/PACKER", encode_payload(metrics, ms(0), seq=1), at(0)
     )
-    assert {(r.tag, r.value, r.value_text) for r in decoded.telemetry} == {
+    assert {(r.tag, r.value, r.value_text) for r in telemetry_of(decoded)} == {
         ("Int8", -5, None), ("Int16", -300, None), ("Int32", -70000, None),
         ("Int64", -5_000_000_000_000, None), ("UInt32", 4_000_000_000, None), ("Flag", 1, None),
         ("Text", None, "open"), ("Gone", None, None), ("Wide", -2, None),
     }  # fmt: skip
     # unmapped metrics of a mapped device are that machine's telemetry under their own name
-    assert {r.machine_id for r in decoded.telemetry} == {PACKER}
+    assert {r.machine_id for r in telemetry_of(decoded)} == {PACKER}
 
 
 def test_historical_metrics_keep_their_own_timestamps(
@@ -195,7 +196,7 @@ def test_historical_metrics_keep_their_own_timestamps(
         encode_metric(DataType.UInt32, 104, alias=alias),
     ]
     decoded, _ = host.decode(DDATA, encode_payload(metrics, ms(10), seq=2), at(10))
-    assert [(r.ts, r.value) for r in decoded.telemetry] == [(at(-50), 101), (at(10), 104)]
+    assert [(r.ts, r.value) for r in telemetry_of(decoded)] == [(at(-50), 101), (at(10), 104)]
     # the late reading is kept but not counted again: its parts are in the next delta
     assert decoded.counts == [ProductionCountRecord(PACKER, at(0), at(10), 4, 0)]
 
@@ -205,7 +206,7 @@ def test_future_timestamps_are_dead_lettered(host: SparkplugSource, node: EdgeNo
     decoded, _ = host.decode(*node.ddata("PACKER", at(3600), {"good_count": 101}), at(1))
     (letter,) = decoded.dead_letters
     assert "is in the future" in letter.reason
-    assert decoded.telemetry == []
+    assert telemetry_of(decoded) == []
 
 
 def test_ndeath_with_the_birth_bdseq_marks_the_machine_offline(
@@ -238,7 +239,9 @@ def test_ddeath_marks_the_device_offline_and_its_telemetry_stale(
     host.decode(DDATA.replace("DDATA", "DBIRTH"), encode_payload([temperature], ms(1), 2), at(1))
     decoded, _ = host.decode(*node.ddeath("PACKER", at(5)), at(5))
     assert decoded.states[-1] == MachineStateRecord(PACKER, at(5), None, "offline")
-    assert decoded.telemetry == [TelemetryRecord(PACKER, "Temperature", at(5), None, quality="bad")]
+    assert telemetry_of(decoded) == [
+        TelemetryRecord(PACKER, "Temperature", at(5), None, quality="bad")
+    ]
 
 
 @pytest.mark.parametrize("algorithm", ["DEFLATE", "GZIP"])

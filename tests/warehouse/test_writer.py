@@ -286,6 +286,36 @@ def test_records_of_another_kind_are_dead_letters(query: Query, writer: Warehous
     ]
 
 
+def test_telemetry_as_plain_tuples_is_checked_like_records(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    """Busy sources hand telemetry over as tuples of a record's fields: the same checks, the
+    same rows, and a rejected tuple's dead letter names its fields."""
+    good = ("M1", "temp", T0, 20.5, None, "degC", "good")
+    batch = [
+        good,
+        ("M1", "temp", T0 + MINUTE, math.inf, None, None, "good"),
+        ("M1", "temp", T0 + 2 * MINUTE, 21, None, None, "uncertain"),
+        ("M1", "temp\x00", T0, 1.0, None, None, "good"),
+        ("M1", "temp", T0),
+    ]
+    assert writer.write_telemetry(batch, "test") == WriteResult(5, 3, 2)
+    assert writer.write_telemetry([good], "test") == WriteResult(1, 0, 0)  # a replay
+    assert query("SELECT value, value_text, unit, quality FROM curated.telemetry ORDER BY ts") == [
+        (20.5, None, "degC", "good"),
+        (None, "Infinity", None, "bad"),
+        (21.0, None, None, "uncertain"),
+    ]
+    assert query("SELECT reason, record->>'tag' FROM raw.dead_letter ORDER BY reason") == [
+        ("a telemetry row has 7 fields, not 3", None),
+        ("tag contains a NUL byte", r"temp\x00"),  # escaped, as the dead letters keep NUL
+    ]
+    rows = query("SELECT record FROM raw.dead_letter WHERE reason LIKE 'a telemetry row%'")
+    assert rows == [
+        ("('M1', 'temp', datetime.datetime(2026, 11, 20, 6, 0, tzinfo=datetime.timezone.utc))",)
+    ]
+
+
 def test_implausible_timestamps_are_dead_letters_never_rows(query: Query, pool) -> None:
     writer = WarehouseWriter(
         pool,
