@@ -6,8 +6,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from oee_pipelines.connectors.erp import MAPPINGS, ErpMapping, ODataClient
-from oee_pipelines.connectors.erp.calls import CallPolicy
 from oee_pipelines.connectors.historian import http_auth
+from oee_pipelines.connectors.http import GuardedHttp, RetryPolicy
 from oee_pipelines.errors import ConfigError
 
 SYSTEM = "erp"
@@ -26,9 +26,7 @@ class ErpResource(ConfigurableResource):
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for one answer.")
     attempts: int = Field(default=3, ge=1, description="Tries of a read (5xx, timeouts).")
     backoff_s: float = Field(default=2.0, ge=0, description="Wait before the second try.")
-    max_response_bytes: int = Field(
-        default=64 * 2**20, gt=0, description="The largest answer accepted."
-    )
+    max_body_bytes: int = Field(default=64 * 2**20, gt=0, description="Larger answers are refused.")
 
     @property
     def mapping(self) -> ErpMapping:
@@ -39,11 +37,12 @@ class ErpResource(ConfigurableResource):
     def client(self) -> ODataClient:
         if not self.base_url:
             raise ConfigError("OEE_ERP_URL is not set: where are the ERP's OData services?")
-        return ODataClient(
+        http = GuardedHttp.open(
             SYSTEM,
-            self.base_url,
             auth=http_auth(self.username, self.password, self.token),
             timeout_s=self.timeout_s,
-            policy=CallPolicy(self.attempts, self.backoff_s, self.max_response_bytes),
             verify_tls=self.verify_tls,
+            retry=RetryPolicy(self.attempts, self.backoff_s),
+            max_body_bytes=self.max_body_bytes,
         )
+        return ODataClient(SYSTEM, self.base_url, http)

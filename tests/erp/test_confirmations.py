@@ -111,7 +111,7 @@ def test_a_refused_confirmation_fails_the_run_is_logged_and_is_sent_by_the_next_
             "SELECT status, error FROM audit.sync_log WHERE operation = 'confirm'"
         ).fetchall()
     assert [status for status, _ in failed] == ["failed"]
-    assert "HTTP 400: /IWBEP/CM_MGW_RT/004: Order data is locked" in failed[0][1]
+    assert "HTTP 400 Bad Request: /IWBEP/CM_MGW_RT/004: Order data is locked" in failed[0][1]
 
     assert run([erp_confirmations], database_url, url).success
     assert confirmed(simulated) == counted_per_order(plant)

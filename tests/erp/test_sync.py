@@ -133,11 +133,11 @@ def test_full_then_incremental_sync_load_exactly_what_the_erp_holds(
 @pytest.mark.parametrize(
     ("fault", "settings", "message"),
     [
-        ("error", {}, "HTTP 500: /IWBEP/CM_MGW_RT/001: Internal server error"),
-        ("timeout", {"timeout_s": 0.5, "attempts": 2}, "ReadTimeout (after 2 attempts)"),
+        ("error", {}, "HTTP 500 Internal Server Error after 3 attempts: /IWBEP/CM_MGW_RT/001"),
+        ("timeout", {"timeout_s": 0.5, "attempts": 2}, "ReadTimeout after 2 attempts"),
         ("malformed", {}, "HTTP 200: malformed JSON"),
-        ("html", {}, "HTTP 200: expected JSON, got text/html"),
-        ("odata_error", {}, "HTTP 400: /IWBEP/CM_MGW_RT/004: Order data is locked"),
+        ("html", {}, "HTTP 200: HTML where JSON was expected (text/html"),
+        ("odata_error", {}, "HTTP 400 Bad Request: /IWBEP/CM_MGW_RT/004: Order data is locked"),
         (None, {"password": "wrong"}, "HTTP 401"),
     ],
 )
@@ -192,7 +192,7 @@ def test_an_answer_over_the_size_limit_is_refused(
     warehouse: ConnectionPool, database_url: str, erp: tuple[SimulatedErp, str]
 ) -> None:
     _, url = erp
-    result = run([erp_production_orders], database_url, url, max_response_bytes=1000)
+    result = run([erp_production_orders], database_url, url, max_body_bytes=1000)
     failure = failure_of(result)
     assert "response larger than the limit of 1000 bytes" in failure
     assert rows(warehouse, "SELECT * FROM curated.work_order") == set()

@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from oee_pipelines.connectors.erp.calls import Answer, CallPolicy, call
+from oee_pipelines.connectors.http import GuardedHttp, body_excerpt
 from oee_pipelines.errors import SourceError
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -32,25 +32,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 class ODataClient:
     """One OData v2 server (`base_url` up to the services, e.g. .../sap/opu/odata/sap)."""
 
-    def __init__(
-        self,
-        system: str,
-        base_url: str,
-        *,
-        auth: httpx.Auth | None = None,
-        timeout_s: float = 60.0,
-        policy: CallPolicy | None = None,
-        verify_tls: bool = True,
-    ) -> None:
+    def __init__(self, system: str, base_url: str, http: GuardedHttp | None = None) -> None:
+        """`http`: how calls are made (auth, timeout, retries, size limit); defaults otherwise."""
         self.system = system
-        self.policy = policy or CallPolicy()
         self._base = base_url.rstrip("/") + "/"
-        self._http = httpx.Client(
-            auth=auth,
-            timeout=timeout_s,
-            verify=verify_tls,
-            headers={"Accept": "application/json"},
-        )
+        self._http = http or GuardedHttp.open(system)
 
     def __enter__(self) -> ODataClient:
         return self
@@ -63,89 +49,71 @@ class ODataClient:
     ) -> Iterator[dict[str, Any]]:
         """Every entity of the set (matching `filter`), page by page as the server sends them
         (server-driven paging: `$top` would cap the whole answer, not a page)."""
-        params = {"$format": "json"}
-        if filter:
-            params["$filter"] = filter
-        request: httpx.Request | None = self._http.build_request(
-            "GET", self._url(service, entity_set), params=params
+        params: dict[str, str] | None = {"$format": "json"} | (
+            {"$filter": filter} if filter else {}
         )
-        while request is not None:
-            body = self._data(call(self._http, request, self.system, self.policy), request)
+        url: str | None = self._url(service, entity_set)
+        while url is not None:
+            body = self._data("GET", url, params=params)
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
-                raise self._error(request, f"no collection in the answer: {str(body)[:200]}")
+                raise self._error("GET", url, f"no collection in the answer: {str(body)[:200]}")
             yield from results
-            request = self._next(request, body.get("__next"))
+            url, params = self._next(url, body.get("__next")), None
 
     def create(self, service: str, entity_set: str, entity: Mapping[str, Any]) -> dict[str, Any]:
         """POST one new entity; returns the entity the server created. Tried once: a retry
         could create it twice."""
         token = self._csrf_token(service)
-        request = self._http.build_request(
-            "POST", self._url(service, entity_set), json=entity, headers={"X-CSRF-Token": token}
+        url = self._url(service, entity_set)
+        created = self._data(
+            "POST", url, json=entity, headers={"X-CSRF-Token": token}, repeatable=False
         )
-        answer = call(self._http, request, self.system, self.policy, repeatable=False)
-        created = self._data(answer, request)
         if not isinstance(created, dict):
-            raise self._error(request, f"no entity in the answer: {str(created)[:200]}")
+            raise self._error("POST", url, f"no entity in the answer: {str(created)[:200]}")
         return created
 
     def _csrf_token(self, service: str) -> str:
         """A token for changes, fetched with a GET of the service document."""
-        request = self._http.build_request(
-            "GET", f"{self._base}{service}/", headers={"X-CSRF-Token": "Fetch"}
-        )
-        answer = call(self._http, request, self.system, self.policy)
-        token = answer.headers.get("X-CSRF-Token")
-        if answer.status >= 400 or not token:
-            cause = f"HTTP {answer.status}: no CSRF token: {_error_text(answer)}"
-            raise self._error(request, cause)
+        url = f"{self._base}{service}/"
+        headers = {"X-CSRF-Token": "Fetch", "Accept": "application/json"}
+        response = self._http.request("GET", url, headers=headers, describe=_error_text)
+        token = response.headers.get("X-CSRF-Token")
+        if not token:
+            raise self._error("GET", url, f"HTTP {response.status_code}: no CSRF token")
         return token
 
     def _url(self, service: str, entity_set: str) -> str:
         return f"{self._base}{service}/{entity_set}"
 
-    def _next(self, request: httpx.Request, next_url: object) -> httpx.Request | None:
-        """The request of the next page; only on the same server (a `__next` elsewhere could
-        send our credentials to another host)."""
+    def _next(self, url: str, next_url: object) -> str | None:
+        """The URL of the next page; only on the same server (a `__next` elsewhere could send
+        our credentials to another host)."""
         if not next_url:
             return None
-        url = httpx.URL(urljoin(str(request.url), str(next_url)))
-        if (url.scheme, url.host, url.port) != (
-            request.url.scheme,
-            request.url.host,
-            request.url.port,
-        ):
-            raise self._error(request, f"__next points to another server: {url}")
-        return self._http.build_request("GET", url)
+        here, there = httpx.URL(url), httpx.URL(urljoin(url, str(next_url)))
+        if (there.scheme, there.host, there.port) != (here.scheme, here.host, here.port):
+            raise self._error("GET", url, f"__next points to another server: {there}")
+        return str(there)
 
-    def _data(self, answer: Answer, request: httpx.Request) -> Any:
-        endpoint = _endpoint(request)
-        if answer.status >= 400:
-            raise SourceError(self.system, endpoint, f"HTTP {answer.status}: {_error_text(answer)}")
-        body = answer.json(self.system, endpoint)
+    def _data(self, method: str, url: str, **kwargs: Any) -> Any:
+        """What an OData v2 answer wraps in `{"d": ...}`."""
+        body = self._http.json(method, url, describe=_error_text, **kwargs)
         if not isinstance(body, dict) or "d" not in body:
-            raise SourceError(self.system, endpoint, f"not an OData v2 answer: {str(body)[:200]}")
+            raise self._error(method, url, f"not an OData v2 answer: {str(body)[:200]}")
         return body["d"]
 
-    def _error(self, request: httpx.Request, cause: str) -> SourceError:
-        return SourceError(self.system, _endpoint(request), cause)
+    def _error(self, method: str, url: str, cause: str) -> SourceError:
+        return SourceError(self.system, f"{method} {url}", cause)
 
 
-def _endpoint(request: httpx.Request) -> str:
-    return f"{request.method} {request.url.copy_with(query=None)}"
-
-
-def _error_text(answer: Answer) -> str:
-    """The OData error's code and message, or what the body shows when it is not one."""
-    if "json" in answer.content_type.lower():
-        try:
-            error = answer.json("", "")["error"]
-            return f"{error['code']}: {error['message']['value']}"
-        except (SourceError, KeyError, TypeError):
-            pass
-    excerpt = answer.body[:200].decode("utf-8", "replace").replace("\n", " ")
-    return f"{answer.content_type or 'no content type'}: {excerpt}"
+def _error_text(response: httpx.Response) -> str:
+    """The OData error's code and message, or the start of the body when it is not one."""
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']['value']}"
+    except (ValueError, KeyError, TypeError):
+        return body_excerpt(response)
 
 
 def parse_datetime(value: str) -> dt.datetime:
