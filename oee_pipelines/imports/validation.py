@@ -1,0 +1,378 @@
+"""Validation of an imported table, column by column, as polars expressions.
+
+Each cell is typed or given a problem: a reason category of contracts.md section 4 and a
+message naming the value. A row with any problem is rejected, and each of its problems is one
+reject (row number, column, value, category, message); the other rows are typed and go on to
+the warehouse. Local times are the row's site's (its IANA timezone); a local time that DST
+makes ambiguous or skips is rejected for that row, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from psycopg import Connection
+
+from oee_pipelines.imports.reading import ROW, Table
+from oee_pipelines.imports.templates import QUALITY_CODES, Column
+from oee_pipelines.warehouse.records import MAX_KEY_LENGTH
+
+REJECT_SCHEMA = {
+    "row_number": pl.Int64,
+    "column_name": pl.String,
+    "value": pl.String,
+    "reason_category": pl.String,
+    "message": pl.String,
+}
+_BIGINT_MAX = 2**63 - 1
+_KEYS = frozenset({"site", "line", "machine", "tag", "work_order"})
+_NAIVE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+)
+_AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_EXCEL_LAST_SERIAL = 2958465  # 9999-12-31
+_TIMESTAMP_HELP = "use YYYY-MM-DD HH:MM[:SS], DD.MM.YYYY HH:MM, or ISO 8601 with an offset"
+
+
+@dataclass(frozen=True)
+class Plant:
+    """What rows may refer to: sites (with timezones), lines and machines of the plant model."""
+
+    timezones: dict[str, str]
+    line_sites: dict[str, str]
+    machine_lines: dict[str, str]
+
+    @classmethod
+    def load(cls, conn: Connection[Any]) -> Plant:
+        return cls(
+            dict(conn.execute("SELECT site_id, timezone FROM curated.site").fetchall()),
+            dict(conn.execute("SELECT line_id, site_id FROM curated.line").fetchall()),
+            dict(conn.execute("SELECT machine_id, line_id FROM curated.machine").fetchall()),
+        )
+
+
+@dataclass(frozen=True)
+class Validated:
+    accepted: pl.DataFrame
+    """The valid rows, typed; timestamps in UTC; with ROW."""
+    rejects: pl.DataFrame
+    """One row per problem (REJECT_SCHEMA)."""
+    rows_read: int
+
+
+def validate(table: Table, plant: Plant, default_site: str | None = None) -> Validated:
+    template = table.template
+    frame = table.frame
+    if default_site:
+        frame = frame.with_columns(pl.col("site").fill_null(pl.lit(default_site)))
+    frame = frame.with_columns(
+        _zone(frame, plant),
+        *(
+            expression
+            for column in template.columns
+            if column.kind != "timestamp"
+            for expression in _typed(column)
+        ),
+    )
+    frame = frame.with_columns(*_references(template.names, plant))
+    for column in template.columns:
+        if column.kind == "timestamp":
+            frame = _instants(frame, column)
+    if template.interval:
+        frame = _interval(frame, *template.interval)
+    frame = _duplicates(frame, template.key)
+    rejects = pl.concat(
+        [
+            frame.filter(pl.col(_kind(name)).is_not_null()).select(
+                pl.col(ROW).cast(pl.Int64).alias("row_number"),
+                pl.lit(name).alias("column_name"),
+                pl.col(name).alias("value"),
+                pl.col(_kind(name)).alias("reason_category"),
+                pl.col(_message(name)).alias("message"),
+            )
+            for name in template.names
+        ]
+    ).sort("row_number", "column_name")
+    failed = pl.any_horizontal(pl.col(_kind(name)).is_not_null() for name in template.names)
+    accepted = frame.filter(~failed).select(
+        ROW, *(pl.col(_value(name)).alias(name) for name in template.names)
+    )
+    return Validated(accepted, rejects.cast(REJECT_SCHEMA), len(frame))  # type: ignore[arg-type]
+
+
+def _value(name: str) -> str:
+    return f"{name}__value"
+
+
+def _kind(name: str) -> str:
+    return f"{name}__kind"
+
+
+def _message(name: str) -> str:
+    return f"{name}__message"
+
+
+def _problem(name: str, checks: list[tuple[pl.Expr, str, pl.Expr]]) -> list[pl.Expr]:
+    """The first failing check's category and message for column `name` (null: no problem)."""
+    kind: Any = pl
+    message: Any = pl
+    for failed, category, text in checks:
+        kind = kind.when(failed.fill_null(False)).then(pl.lit(category))
+        message = message.when(failed.fill_null(False)).then(text)
+    return [
+        kind.otherwise(pl.lit(None, pl.String)).alias(_kind(name)),
+        message.otherwise(pl.lit(None, pl.String)).alias(_message(name)),
+    ]
+
+
+def _shown(name: str) -> pl.Expr:
+    return pl.format("'{}'", pl.col(name).str.slice(0, 100))
+
+
+def _typed(column: Column) -> list[pl.Expr]:
+    """The column typed, and its problem; timestamps wait for the site's timezone."""
+    name, raw = column.name, pl.col(column.name)
+    missing = (raw.is_null(), "missing_value", pl.lit(f"{name} is required"))
+    checks = [missing] if column.required else []
+    value: pl.Expr = raw
+    if column.kind in ("number", "count", "integer"):
+        decimal_comma = raw.str.contains(",", literal=True) & ~raw.str.contains(".", literal=True)
+        value = (
+            pl.when(decimal_comma).then(raw.str.replace(",", ".", literal=True)).otherwise(raw)
+        ).cast(pl.Float64, strict=False)
+        checks.append(
+            (
+                raw.is_not_null() & value.is_null(),
+                "bad_number",
+                pl.format("{} is not a number", _shown(name)),
+            )
+        )
+        if column.kind != "number":
+            checks.append(
+                (
+                    value.is_finite().not_() | (value != value.floor()),
+                    "bad_number",
+                    pl.format("{} is not a whole number", _shown(name)),
+                )
+            )
+        if column.kind == "count":
+            checks += [
+                (value < 0, "negative_count", pl.format(f"{name} {{}} is negative", raw)),
+                (
+                    value > _BIGINT_MAX,
+                    "out_of_range",
+                    pl.lit(f"{name} is beyond the integer range"),
+                ),
+            ]
+        if column.low is not None:
+            checks.append(
+                (
+                    value < column.low,
+                    "out_of_range",
+                    pl.format(f"{name} {{}} is below {column.low:g}", raw),
+                )
+            )
+        if column.high is not None:
+            checks.append(
+                (
+                    value > column.high,
+                    "out_of_range",
+                    pl.format(f"{name} {{}} is above {column.high:g}", raw),
+                )
+            )
+        if column.kind != "number":
+            value = (
+                pl.when(pl.all_horizontal(c[0].fill_null(False).not_() for c in checks))
+                .then(value)
+                .cast(pl.Int64, strict=False)
+            )
+    elif column.kind == "choice":
+        value = raw.str.to_lowercase().replace(QUALITY_CODES if name == "quality" else {})
+        checks.append(
+            (
+                value.is_not_null() & ~value.is_in(column.choices),
+                "out_of_range",
+                pl.format(f"{{}} is not one of {', '.join(column.choices)}", _shown(name)),
+            )
+        )
+    elif name in _KEYS:
+        checks.append(
+            (
+                raw.str.len_chars() > MAX_KEY_LENGTH,
+                "out_of_range",
+                pl.lit(f"{name} is longer than {MAX_KEY_LENGTH} characters"),
+            )
+        )
+    checks.append(
+        (
+            raw.str.contains("\x00", literal=True),
+            "out_of_range",
+            pl.lit(f"{name} contains a NUL byte"),
+        )
+    )
+    return [value.alias(_value(name)), *_problem(name, checks)]
+
+
+def _zone(frame: pl.DataFrame, plant: Plant) -> pl.Expr:
+    return (
+        pl.col("site")
+        .replace_strict(plant.timezones, default=None, return_dtype=pl.String)
+        .alias("_zone")
+    )
+
+
+def _references(names: tuple[str, ...], plant: Plant) -> list[pl.Expr]:
+    """Unknown sites, lines not of their site, machines not on their line: unknown_reference."""
+    site, line = pl.col("site"), pl.col("line")
+    line_site = line.replace_strict(plant.line_sites, default=None, return_dtype=pl.String)
+    updated: list[pl.Expr] = []
+
+    def refer(name: str, failed: pl.Expr, text: pl.Expr) -> None:
+        kind, message = pl.col(_kind(name)), pl.col(_message(name))
+        failed = failed.fill_null(False) & kind.is_null()
+        updated.extend(
+            [
+                pl.when(failed)
+                .then(pl.lit("unknown_reference"))
+                .otherwise(kind)
+                .alias(_kind(name)),
+                pl.when(failed).then(text).otherwise(message).alias(_message(name)),
+            ]
+        )
+
+    site_known = pl.col("_zone").is_not_null()
+    refer("site", site.is_not_null() & ~site_known, pl.format("unknown site {}", _shown("site")))
+    if "line" in names:
+        refer(
+            "line",
+            line.is_not_null() & site_known & (line_site.is_null() | (line_site != site)),
+            pl.format("{} is not a line of site {}", _shown("line"), _shown("site")),
+        )
+    if "machine" in names:
+        machine = pl.col("machine")
+        machine_line = machine.replace_strict(
+            plant.machine_lines, default=None, return_dtype=pl.String
+        )
+        refer(
+            "machine",
+            machine.is_not_null()
+            & (line_site == site)
+            & (machine_line.is_null() | (machine_line != line)),
+            pl.format("{} is not a machine of line {}", _shown("machine"), _shown("line")),
+        )
+    return updated
+
+
+def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
+    """The column as UTC instants: an offset is taken as written, a local time (or an Excel
+    serial number) in the row's site's timezone."""
+    name = column.name
+    text = frame[name].str.replace("T", " ", literal=True).str.replace(r"[zZ]$", "+00:00")
+    aware_rows = text.str.contains(r"[+-]\d{2}:?\d{2}$").fill_null(False)
+    aware = _parsed(_where(aware_rows, text), _AWARE_FORMATS, "UTC")
+    naive = _parsed(_where(~aware_rows, text), _NAIVE_FORMATS, None)
+    serial = text.cast(pl.Float64, strict=False)
+    from_serial = pl.select(
+        pl.when((pl.lit(serial) >= 1) & (pl.lit(serial) <= _EXCEL_LAST_SERIAL)).then(
+            pl.lit(_EXCEL_EPOCH, pl.Datetime("us"))
+            + pl.duration(microseconds=(pl.lit(serial) * 86_400_000_000).round().cast(pl.Int64))
+        )
+    ).to_series()
+    naive = naive.fill_null(from_serial)
+    zones = frame["_zone"]
+    local = pl.Series(name, [None] * len(frame), dtype=pl.Datetime("us", "UTC"))
+    dst = pl.Series([None] * len(frame), dtype=pl.String)
+    for zone in zones.drop_nulls().unique().to_list():
+        here = (zones == zone).fill_null(False)
+        placed = naive.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
+        local = _where(here, placed.dt.convert_time_zone("UTC"), local)
+        earliest = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+        why = pl.select(
+            pl.when(pl.lit(placed).is_not_null())
+            .then(pl.lit(None, pl.String))
+            .when(pl.lit(earliest).is_not_null())
+            .then(
+                pl.lit(f"is ambiguous in {zone} (the hour repeated when DST ends): add the offset")
+            )
+            .when(pl.lit(naive).is_not_null())
+            .then(pl.lit(f"does not exist in {zone} (the hour skipped when DST starts)"))
+        ).to_series()
+        dst = _where(here, why, dst)
+    raw = pl.col(name)
+    checks = [
+        (raw.is_null(), "missing_value", pl.lit(f"{name} is required")),
+        (
+            pl.col("_dst").is_not_null(),
+            "bad_timestamp",
+            pl.format("local time {} {}", _shown(name), pl.col("_dst")),
+        ),
+        (
+            raw.is_not_null()
+            & pl.col(_value(name)).is_null()
+            & (pl.col("_zone").is_not_null() | pl.col("_aware")),
+            "bad_timestamp",
+            pl.format(f"{{}} is not a timestamp ({_TIMESTAMP_HELP})", _shown(name)),
+        ),
+    ]
+    frame = frame.with_columns(
+        aware.fill_null(local).alias(_value(name)), dst.alias("_dst"), aware_rows.alias("_aware")
+    )
+    return frame.with_columns(_problem(name, checks)).drop("_dst", "_aware")
+
+
+def _where(mask: pl.Series, values: pl.Series, otherwise: pl.Series | None = None) -> pl.Series:
+    """`values` where `mask` holds, else `otherwise` (null)."""
+    fallback = pl.lit(None, values.dtype) if otherwise is None else pl.lit(otherwise)
+    return pl.select(pl.when(pl.lit(mask)).then(pl.lit(values)).otherwise(fallback)).to_series()
+
+
+def _parsed(text: pl.Series, formats: tuple[str, ...], zone: str | None) -> pl.Series:
+    """`text` parsed by the first format that fits each value (each format tried only on the
+    values still unparsed, so a file in one format is parsed once)."""
+    result = pl.Series([None] * len(text), dtype=pl.Datetime("us", zone))
+    for fmt in formats:
+        pending = result.is_null() & text.is_not_null()
+        if not pending.any():
+            break
+        attempt = _where(pending, text)
+        result = result.fill_null(attempt.str.strptime(pl.Datetime("us", zone), fmt, strict=False))
+    return result
+
+
+def _interval(frame: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
+    """An end not after its start: end_before_start, on the end column."""
+    kind, message = pl.col(_kind(end)), pl.col(_message(end))
+    failed = (pl.col(_value(end)) <= pl.col(_value(start))).fill_null(False) & kind.is_null()
+    return frame.with_columns(
+        pl.when(failed).then(pl.lit("end_before_start")).otherwise(kind).alias(_kind(end)),
+        pl.when(failed)
+        .then(pl.format(f"{end} {{}} is not after {start} {{}}", pl.col(end), pl.col(start)))
+        .otherwise(message)
+        .alias(_message(end)),
+    )
+
+
+def _duplicates(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    """A row with the key of an earlier row: duplicate, on the key's last column."""
+    values = [pl.col(_value(name)) for name in key]
+    complete = pl.all_horizontal(v.is_not_null() for v in values)
+    first_row = pl.col(ROW).first().over(values)
+    last = key[-1]
+    kind, message = pl.col(_kind(last)), pl.col(_message(last))
+    failed = complete & (first_row != pl.col(ROW)) & kind.is_null()
+    return frame.with_columns(
+        pl.when(failed).then(pl.lit("duplicate")).otherwise(kind).alias(_kind(last)),
+        pl.when(failed)
+        .then(pl.format(f"the same {', '.join(key)} as row {{}}", first_row))
+        .otherwise(message)
+        .alias(_message(last)),
+    )
