@@ -12,6 +12,7 @@ from dagster import Definitions, EnvVar, definitions
 
 from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
+from assets.files import definitions as files
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi
@@ -33,6 +34,7 @@ SOURCES: tuple[Source, ...] = (
     aveva.definitions,
     sparkplug.definitions,
     mqtt_json.definitions,
+    files.definitions,
 )
 
 

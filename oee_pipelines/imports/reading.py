@@ -16,14 +16,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
 import polars as pl
 
-from oee_pipelines.errors import OeeError
+from oee_pipelines.errors import ConfigError, OeeError
 from oee_pipelines.imports.templates import Template, normalised, recognise
 
 ROW = "_row"
@@ -43,6 +45,16 @@ _OLE = (".xls",)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TOTALS = re.compile(r"^\s*(grand\s+)?(total|totals|sum|summe|gesamt)\b", re.IGNORECASE)
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^[.\-~]|^\s|\s$")
+
+
+def max_bytes_from_env(env: Mapping[str, str] | None = None) -> int:
+    """The size limit of an imported file: OEE_IMPORT_MAX_BYTES, default MAX_BYTES."""
+    text = (os.environ if env is None else env).get("OEE_IMPORT_MAX_BYTES", "").strip()
+    if not text:
+        return MAX_BYTES
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"OEE_IMPORT_MAX_BYTES={text!r} is not a positive number of bytes")
+    return int(text)
 
 
 class Refused(OeeError):

@@ -86,7 +86,7 @@ TEMPLATES: dict[str, Template] = {
             ),
             key=("machine", "start_time"),
             interval=("start_time", "end_time"),
-            note="One stop per row; a corrected file replaces the rows of the same machine and start.",
+            note="One stop per row; a corrected file replaces the rows of that machine and start.",
         ),
         Template(
             "sensor_log",
