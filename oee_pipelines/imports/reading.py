@@ -19,14 +19,20 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
 import polars as pl
 
 from oee_pipelines.errors import ConfigError, OeeError
-from oee_pipelines.imports.templates import Template, normalised, recognise
+from oee_pipelines.imports.templates import (
+    TEMPLATES,
+    Template,
+    normalised,
+    recognise,
+    template_named,
+)
 
 ROW = "_row"
 """Column of the spreadsheet row number (1 = the first line or row of the file or sheet)."""
@@ -86,7 +92,7 @@ def read_table(
     name: str, data: bytes, hint: str | None = None, max_bytes: int = MAX_BYTES
 ) -> Table:
     """The file's data table; raises `Refused` naming the file and why."""
-    check_name(PurePath(name).name)
+    check_name(name)
     if len(data) > max_bytes:
         raise Refused(f"{name} is {len(data)} bytes, above the limit of {max_bytes}")
     if not data.strip():
@@ -155,8 +161,8 @@ def _decode(data: bytes) -> tuple[bytes, str | None]:
 def _read_csv(name: str, data: bytes, hint: str | None) -> Table:
     data, note = _decode(data)
     found = _csv_header(data, hint)
-    if found is None:
-        raise Refused(_no_header(name, hint))
+    if isinstance(found, list):
+        raise Refused(_no_header(name, hint, found))
     template, delimiter, header_line = found
     try:
         frame = pl.read_csv(
@@ -175,9 +181,11 @@ def _read_csv(name: str, data: bytes, hint: str | None) -> Table:
     return _table(name, template, "", header_line, frame, notes)
 
 
-def _csv_header(data: bytes, hint: str | None) -> tuple[Template, str, int] | None:
-    """The template, delimiter and 1-based line of the first header row."""
+def _csv_header(data: bytes, hint: str | None) -> tuple[Template, str, int] | list[list[str]]:
+    """The template, delimiter and 1-based line of the first header row; or, when there is
+    none, the rows looked at."""
     head = data[: 1 << 16].decode("utf-8", errors="replace").splitlines()[:HEADER_SEARCH_ROWS]
+    looked_at = []
     for number, line in enumerate(head, start=1):
         for delimiter in (";", ",", "\t"):
             if delimiter not in line:
@@ -186,12 +194,14 @@ def _csv_header(data: bytes, hint: str | None) -> tuple[Template, str, int] | No
             template = recognise(cells, hint)
             if template is not None:
                 return template, delimiter, number
-    return None
+            looked_at.append(cells)
+    return looked_at
 
 
 def _read_workbook(name: str, data: bytes, hint: str | None) -> Table:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    looked_at: list[list[object]] = []
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for sheet_name in book.sheet_names:
@@ -200,9 +210,10 @@ def _read_workbook(name: str, data: bytes, hint: str | None) -> Table:
                 template = recognise(row, hint)
                 if template is not None:
                     return _sheet_table(name, template, sheet_name, index, rows)
+            looked_at += rows[:HEADER_SEARCH_ROWS]
     except CalamineError as error:
         raise Refused(f"{name} is not a readable workbook: {error}") from None
-    raise Refused(_no_header(name, hint))
+    raise Refused(_no_header(name, hint, looked_at))
 
 
 def _sheet_table(
@@ -266,10 +277,21 @@ def _is_totals(cells: tuple[object, ...]) -> bool:
     return any(isinstance(cell, str) and _TOTALS.match(cell) for cell in cells)
 
 
-def _no_header(name: str, hint: str | None) -> str:
-    from oee_pipelines.imports.templates import TEMPLATES
-
-    wanted = [TEMPLATES[hint]] if hint else list(TEMPLATES.values())
+def _no_header(name: str, hint: str | None, looked_at: Sequence[Sequence[object]]) -> str:
+    """Which required columns the nearest header lacks, or the templates' required columns."""
+    wanted = [template_named(hint)] if hint else list(TEMPLATES.values())
+    best: tuple[int, Template, list[str]] | None = None
+    for cells in looked_at:
+        names = {normalised(cell) for cell in cells}
+        for template in wanted:
+            required = [column for column in template.required if column != "site"]
+            missing = [column for column in required if column not in names]
+            found = len(required) - len(missing)
+            if found >= 2 and (best is None or found > best[0]):
+                best = (found, template, missing)
+    if best is not None:
+        _, template, missing = best
+        return f"{name}: its {template.name} header is missing the column(s) {', '.join(missing)}"
     shapes = "; ".join(f"{t.name}: {', '.join(t.required)}" for t in wanted)
     return (
         f"{name}: no header row with the required columns in its first {HEADER_SEARCH_ROWS} "
