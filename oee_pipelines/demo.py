@@ -8,6 +8,7 @@ from typing import Any
 from dagster import DagsterInstance
 from psycopg.rows import dict_row
 
+from assets.files.samples import import_samples, sample_names
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
 from oee_pipelines.services import running_services
@@ -50,6 +51,13 @@ SELECT * FROM (
 ORDER BY line_id, machine_id
 """
 
+# The newest import of each sample file.
+IMPORT_SUMMARY_SQL = """
+SELECT DISTINCT ON (file_name) file_name, template, status, rows_loaded, rows_rejected
+FROM curated.import_file WHERE file_name = ANY(%(names)s)
+ORDER BY file_name, imported_at DESC
+"""
+
 NEXT_STEPS = """\
 Next:
   oee ui                      lineage, runs, checks and backfills in the Dagster UI
@@ -61,27 +69,36 @@ def run_demo(settings: Settings) -> int:
     with running_services(settings) as services:
         prepare_dbt_manifest()
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
-        result = (
-            defs()
-            .resolve_job_def("demo_job")
-            .execute_in_process(
-                instance=DagsterInstance.get(),
-                run_config={
-                    "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
-                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                },
-                raise_on_error=False,
-            )
+        definitions = defs()
+        result = definitions.resolve_job_def("demo_job").execute_in_process(
+            instance=DagsterInstance.get(),
+            run_config={
+                "ops": {"simulator_history": {"config": {"days": settings.demo_days}}},
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            },
+            raise_on_error=False,
         )
         if not result.success:
             failures = [event.message for event in result.all_events if event.is_failure]
             print("oee demo: the demo run failed:", *failures, sep="\n  ")
             return 1
+        print("dropping the sample files of config/samples into the import inbox...")
+        failed = import_samples(definitions, DagsterInstance.get())
+        if failed:
+            print("oee demo: the import of these sample files failed:", *failed, sep="\n  ")
+            return 1
         with open_pool(services.database_url) as pool, pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             lines = cursor.execute(LINE_SUMMARY_SQL, {"shifts": SHIFTS_PER_LINE}).fetchall()
             machines = cursor.execute(MACHINE_SUMMARY_SQL).fetchall()
-    print(format_line_summary(lines), format_machine_summary(machines), NEXT_STEPS, sep="\n\n")
+            imports = cursor.execute(IMPORT_SUMMARY_SQL, {"names": sample_names()}).fetchall()
+    print(
+        format_line_summary(lines),
+        format_machine_summary(machines),
+        format_import_summary(imports),
+        NEXT_STEPS,
+        sep="\n\n",
+    )
     return 0
 
 
@@ -112,6 +129,17 @@ def format_machine_summary(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"{row['line_name'][:24]:<24} {row['machine_name'][:22]:<22} {row['shift_name']:<7} "
             f"{_ratios(row)}"
+        )
+    return "\n".join(lines)
+
+
+def format_import_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """What became of each sample file (rejected rows are in curated.import_reject)."""
+    lines = ["Sample file imports (rejected rows: curated.import_reject)"]
+    for row in rows:
+        lines.append(
+            f"{row['file_name']:<24} {row['template'] or '-':<18} {row['status']:<9} "
+            f"{row['rows_loaded']:>4} loaded {row['rows_rejected']:>3} rejected"
         )
     return "\n".join(lines)
 

@@ -13,6 +13,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
     Config,
     Failure,
@@ -55,6 +56,7 @@ class FileImportConfig(Config):
                 [SOURCE, table],
                 group_name=SOURCE,
                 kinds={"postgres"},
+                deps=[AssetKey(["curated", "machine"])],
                 description=f"Rows of curated.{table} written from operators' files.",
                 skippable=True,
             )
@@ -63,6 +65,7 @@ class FileImportConfig(Config):
         AssetSpec(
             IMPORT_FILE_KEY,
             group_name=SOURCE,
+            deps=[AssetKey(["curated", "machine"])],
             kinds={"postgres"},
             description="curated.import_file and curated.import_reject: every imported file, "
             "its status and its rejected cells.",

@@ -201,7 +201,7 @@ def _csv_header(data: bytes, hint: str | None) -> tuple[Template, str, int] | li
 def _read_workbook(name: str, data: bytes, hint: str | None) -> Table:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    looked_at: list[list[object]] = []
+    looked_at: list[Sequence[object]] = []
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for sheet_name in book.sheet_names:
@@ -217,7 +217,7 @@ def _read_workbook(name: str, data: bytes, hint: str | None) -> Table:
 
 
 def _sheet_table(
-    name: str, template: Template, sheet: str, index: int, rows: list[list[object]]
+    name: str, template: Template, sheet: str, index: int, rows: Sequence[Sequence[object]]
 ) -> Table:
     header = [normalised(cell) for cell in rows[index]]
     columns: dict[str, list[str | None]] = {}
