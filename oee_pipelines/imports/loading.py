@@ -19,20 +19,22 @@ from psycopg import Connection, Rollback, sql
 from psycopg_pool import ConnectionPool
 
 from oee_pipelines.imports.reading import MAX_BYTES, ROW, Refused, Table, read_table
-from oee_pipelines.imports.validation import REJECT_SCHEMA, Plant, Validated, validate
+from oee_pipelines.imports.validation import REJECT_SCHEMA, Plant, Validator
 from oee_pipelines.warehouse.audit import sync_log
 from oee_pipelines.warehouse.columnar import (
     FIELD,
     PRODUCTION_COUNT,
     REASON,
     TELEMETRY,
+    ColumnarLoad,
     ColumnarTarget,
-    write_frame,
 )
 from oee_pipelines.warehouse.context import DOWNTIME_EVENT, WORK_ORDER, upsert
 from oee_pipelines.warehouse.records import Plausibility, Window
 
 SOURCE = "files"
+SLICE_ROWS = 200_000
+"""Rows validated at a time while the slice before is being copied."""
 REPORT_LINES = 50
 """Rejects listed in a printed report; all of them are in curated.import_reject."""
 
@@ -146,8 +148,9 @@ def _import(pool: ConnectionPool, name: str, data: bytes, options: _Options) -> 
                     _store_report(conn, report)
             return report
         with conn.transaction():
-            checked = validate(table, Plant.load(conn), options.site)
-            report = _load(conn, name, digest, table, checked, options.plausibility.window())
+            validator = Validator(table, Plant.load(conn), options.site)
+            window = options.plausibility.window()
+            report = _load(conn, name, digest, table, validator, window)
             _store_report(conn, report)
             if options.dry_run:
                 raise Rollback()
@@ -155,45 +158,68 @@ def _import(pool: ConnectionPool, name: str, data: bytes, options: _Options) -> 
 
 
 def _load(
-    conn: Connection[Any], name: str, digest: str, table: Table, checked: Validated, window: Window
+    conn: Connection[Any],
+    name: str,
+    digest: str,
+    table: Table,
+    validator: Validator,
+    window: Window,
 ) -> ImportReport:
-    rows = checked.accepted
-    rejects = checked.rejects
+    """Validate and write the table; a large sensor log or count file in slices, each slice
+    validated while the one before it is being copied."""
     template = table.template
-    written = 0
-    loaded = len(rows)
+    rejects = [pl.DataFrame(schema=REJECT_SCHEMA)]
     if template.name in _COLUMNAR:
         target, columns = _COLUMNAR[template.name]
-        frame = rows.rename({v: k for k, v in columns.items()}).rename({ROW: "row"})
-        if target is TELEMETRY:
-            frame = frame.with_columns(
-                pl.col("quality").fill_null("good"), value_text=pl.lit(None, pl.String)
-            )
-        result = write_frame(
-            conn, target, frame, SOURCE, window, {"file": name, "file_hash": digest}
-        )
+        loaded = 0
+        with ColumnarLoad(
+            conn, target, SOURCE, window, {"file": name, "file_hash": digest}
+        ) as load:
+            for part in table.frame.iter_slices(SLICE_ROWS):
+                checked = validator.check(part)
+                rejects.append(checked.rejects)
+                loaded += len(checked.accepted)
+                load.add(_columnar_frame(checked.accepted, target, columns))
+        result = load.result()
         written = result.written
         loaded -= len(result.rejected)
-        rejects = pl.concat([rejects, _writer_rejects(result.rejected, target, columns)])
-    elif template.name == "downtime":
-        written = upsert(conn, DOWNTIME_EVENT, _downtime_rows(rows))
+        rejects.append(_writer_rejects(result.rejected, target, columns))
     else:
-        written = upsert(conn, WORK_ORDER, _work_order_rows(rows), _WORK_ORDER_COLUMNS)
-    rejects = rejects.sort("row_number", "column_name")
-    status = "loaded" if rejects.is_empty() else "partial" if loaded else "rejected"
+        checked = validator.check(table.frame)
+        rejects.append(checked.rejects)
+        loaded = len(checked.accepted)
+        if template.name == "downtime":
+            written = upsert(conn, DOWNTIME_EVENT, _downtime_rows(checked.accepted))
+        else:
+            rows = _work_order_rows(checked.accepted)
+            written = upsert(conn, WORK_ORDER, rows, _WORK_ORDER_COLUMNS)
+    rejected = pl.concat(rejects).sort("row_number", "column_name")
+    status = "loaded" if rejected.is_empty() else "partial" if loaded else "rejected"
     return ImportReport(
         name,
         digest,
         status,
         template.name,
         table.sheet,
-        checked.rows_read,
+        len(table.frame),
         loaded,
         written,
-        rejects,
+        rejected,
         None,
         table.notes,
     )
+
+
+def _columnar_frame(
+    rows: pl.DataFrame, target: ColumnarTarget, columns: dict[str, str]
+) -> pl.DataFrame:
+    """Validated rows under the writer's field names; the row number rides along."""
+    frame = rows.rename({v: k for k, v in columns.items()}).rename({ROW: "row"})
+    if target is TELEMETRY:
+        frame = frame.with_columns(
+            pl.col("quality").fill_null("good"), value_text=pl.lit(None, pl.String)
+        )
+    return frame
 
 
 def _writer_rejects(

@@ -69,44 +69,78 @@ class Validated:
     rows_read: int
 
 
-def validate(table: Table, plant: Plant, default_site: str | None = None) -> Validated:
-    template = table.template
-    frame = table.frame
-    if default_site:
-        frame = frame.with_columns(pl.col("site").fill_null(pl.lit(default_site)))
-    frame = frame.with_columns(
-        _zone(frame, plant),
-        *(
-            expression
-            for column in template.columns
-            if column.kind != "timestamp"
-            for expression in _typed(column)
-        ),
-    )
-    frame = frame.with_columns(*_references(template.names, plant))
-    for column in template.columns:
-        if column.kind == "timestamp":
-            frame = _instants(frame, column)
-    if template.interval:
-        frame = _interval(frame, *template.interval)
-    frame = _duplicates(frame, template.key)
-    rejects = pl.concat(
-        [
-            frame.filter(pl.col(_kind(name)).is_not_null()).select(
-                pl.col(ROW).cast(pl.Int64).alias("row_number"),
-                pl.lit(name).alias("column_name"),
-                pl.col(name).alias("value"),
-                pl.col(_kind(name)).alias("reason_category"),
-                pl.col(_message(name)).alias("message"),
-            )
-            for name in template.names
-        ]
-    ).sort("row_number", "column_name")
-    failed = pl.any_horizontal(pl.col(_kind(name)).is_not_null() for name in template.names)
-    accepted = frame.filter(~failed).select(
-        ROW, *(pl.col(_value(name)).alias(name) for name in template.names)
-    )
-    return Validated(accepted, rejects.cast(REJECT_SCHEMA), len(frame))  # type: ignore[arg-type]
+class Validator:
+    """Validates a table, whole or in consecutive slices (so loading can overlap checking);
+    a row repeating the key of a row in an earlier slice is a duplicate all the same."""
+
+    def __init__(self, table: Table, plant: Plant, default_site: str | None = None) -> None:
+        self._template = table.template
+        self._plant = plant
+        self._default_site = default_site
+        self._seen = pl.DataFrame(schema={"_key": pl.UInt64, "_first": pl.Int64})
+        """The key hash and row number of every complete key met so far."""
+
+    def check(self, frame: pl.DataFrame) -> Validated:
+        template, plant = self._template, self._plant
+        if self._default_site:
+            frame = frame.with_columns(pl.col("site").fill_null(pl.lit(self._default_site)))
+        frame = frame.with_columns(
+            _zone(plant),
+            *(
+                expression
+                for column in template.columns
+                if column.kind != "timestamp"
+                for expression in _typed(column)
+            ),
+        )
+        frame = frame.with_columns(*_references(template.names, plant))
+        for column in template.columns:
+            if column.kind == "timestamp":
+                frame = _instants(frame, column)
+        if template.interval:
+            frame = _interval(frame, *template.interval)
+        frame = self._duplicates(frame, template.key)
+        rejects = pl.concat(
+            [
+                frame.filter(pl.col(_kind(name)).is_not_null()).select(
+                    pl.col(ROW).cast(pl.Int64).alias("row_number"),
+                    pl.lit(name).alias("column_name"),
+                    pl.col(name).alias("value"),
+                    pl.col(_kind(name)).alias("reason_category"),
+                    pl.col(_message(name)).alias("message"),
+                )
+                for name in template.names
+            ]
+        ).sort("row_number", "column_name")
+        failed = pl.any_horizontal(pl.col(_kind(name)).is_not_null() for name in template.names)
+        accepted = frame.filter(~failed).select(
+            ROW, *(pl.col(_value(name)).alias(name) for name in template.names)
+        )
+        return Validated(accepted, rejects.cast(REJECT_SCHEMA), len(frame))  # type: ignore[arg-type]
+
+    def _duplicates(self, frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+        """A row with the key of an earlier row: duplicate, on the key's last column. Keys are
+        compared by their 64-bit hash (a false match: about one in 10^7 for a million rows)."""
+        values = [pl.col(_value(name)) for name in key]
+        complete = pl.all_horizontal(v.is_not_null() for v in values)
+        frame = frame.with_columns(
+            pl.when(complete).then(pl.struct(values).hash()).alias("_key")
+        ).with_columns(pl.col(ROW).cast(pl.Int64).first().over("_key").alias("_here"))
+        frame = frame.join(self._seen, on="_key", how="left", maintain_order="left")
+        known = pl.col("_key").is_not_null()
+        new = frame.filter(known & pl.col("_first").is_null() & (pl.col("_here") == pl.col(ROW)))
+        self._seen = pl.concat([self._seen, new.select("_key", pl.col("_here").alias("_first"))])
+        first_row = pl.coalesce("_first", "_here")
+        last = key[-1]
+        kind, message = pl.col(_kind(last)), pl.col(_message(last))
+        failed = known & (first_row != pl.col(ROW)) & kind.is_null()
+        return frame.with_columns(
+            pl.when(failed).then(pl.lit("duplicate")).otherwise(kind).alias(_kind(last)),
+            pl.when(failed)
+            .then(pl.format(f"the same {', '.join(key)} as row {{}}", first_row))
+            .otherwise(message)
+            .alias(_message(last)),
+        ).drop("_key", "_here", "_first")
 
 
 def _value(name: str) -> str:
@@ -222,7 +256,7 @@ def _typed(column: Column) -> list[pl.Expr]:
     return [value.alias(_value(name)), *_problem(name, checks)]
 
 
-def _zone(frame: pl.DataFrame, plant: Plant) -> pl.Expr:
+def _zone(plant: Plant) -> pl.Expr:
     return (
         pl.col("site")
         .replace_strict(plant.timezones, default=None, return_dtype=pl.String)
@@ -274,20 +308,29 @@ def _references(names: tuple[str, ...], plant: Plant) -> list[pl.Expr]:
 
 def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
     """The column as UTC instants: an offset is taken as written, a local time (or an Excel
-    serial number) in the row's site's timezone."""
+    serial number) in the row's site's timezone. Each step runs only on the values the steps
+    before left unparsed, so a file in one format pays for one parse."""
     name = column.name
-    text = frame[name].str.replace("T", " ", literal=True).str.replace(r"[zZ]$", "+00:00")
+    text = frame[name]
+    if text.str.contains("T", literal=True).any():
+        text = text.str.replace("T", " ", literal=True)
+    if text.str.contains("[zZ]$").any():
+        text = text.str.replace(r"[zZ]$", "+00:00")
     aware_rows = text.str.contains(r"[+-]\d{2}:?\d{2}$").fill_null(False)
-    aware = _parsed(_where(aware_rows, text), _AWARE_FORMATS, "UTC")
-    naive = _parsed(_where(~aware_rows, text), _NAIVE_FORMATS, None)
-    serial = text.cast(pl.Float64, strict=False)
-    from_serial = pl.select(
-        pl.when((pl.lit(serial) >= 1) & (pl.lit(serial) <= _EXCEL_LAST_SERIAL)).then(
-            pl.lit(_EXCEL_EPOCH, pl.Datetime("us"))
-            + pl.duration(microseconds=(pl.lit(serial) * 86_400_000_000).round().cast(pl.Int64))
-        )
-    ).to_series()
-    naive = naive.fill_null(from_serial)
+    any_aware = aware_rows.any()
+    aware = _parsed(
+        _where(aware_rows, text) if any_aware else text.clear(len(text)), _AWARE_FORMATS, "UTC"
+    )
+    naive = _parsed(_where(~aware_rows, text) if any_aware else text, _NAIVE_FORMATS, None)
+    pending = naive.is_null() & ~aware_rows & text.is_not_null()
+    if pending.any():
+        serial = _where(pending, text).cast(pl.Float64, strict=False)
+        in_range = (serial >= 1) & (serial <= _EXCEL_LAST_SERIAL)
+        microseconds = (_where(in_range, serial) * 86_400_000_000).round().cast(pl.Int64)
+        excel = pl.select(
+            pl.lit(_EXCEL_EPOCH, pl.Datetime("us")) + pl.duration(microseconds=microseconds)
+        ).to_series()
+        naive = naive.fill_null(excel)
     zones = frame["_zone"]
     local = pl.Series(name, [None] * len(frame), dtype=pl.Datetime("us", "UTC"))
     dst = pl.Series([None] * len(frame), dtype=pl.String)
@@ -295,18 +338,9 @@ def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
         here = (zones == zone).fill_null(False)
         placed = naive.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
         local = _where(here, placed.dt.convert_time_zone("UTC"), local)
-        earliest = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        why = pl.select(
-            pl.when(pl.lit(placed).is_not_null())
-            .then(pl.lit(None, pl.String))
-            .when(pl.lit(earliest).is_not_null())
-            .then(
-                pl.lit(f"is ambiguous in {zone} (the hour repeated when DST ends): add the offset")
-            )
-            .when(pl.lit(naive).is_not_null())
-            .then(pl.lit(f"does not exist in {zone} (the hour skipped when DST starts)"))
-        ).to_series()
-        dst = _where(here, why, dst)
+        unplaced = here & placed.is_null() & naive.is_not_null()
+        if unplaced.any():
+            dst = _where(unplaced, _dst_problem(naive, zone), dst)
     raw = pl.col(name)
     checks = [
         (raw.is_null(), "missing_value", pl.lit(f"{name} is required")),
@@ -327,6 +361,16 @@ def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
         aware.fill_null(local).alias(_value(name)), dst.alias("_dst"), aware_rows.alias("_aware")
     )
     return frame.with_columns(_problem(name, checks)).drop("_dst", "_aware")
+
+
+def _dst_problem(naive: pl.Series, zone: str) -> pl.Series:
+    """Why a local time has no instant in `zone`: DST repeats it or skips it."""
+    earliest = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    return pl.select(
+        pl.when(pl.lit(earliest).is_not_null())
+        .then(pl.lit(f"is ambiguous in {zone} (the hour repeated when DST ends): add the offset"))
+        .otherwise(pl.lit(f"does not exist in {zone} (the hour skipped when DST starts)"))
+    ).to_series()
 
 
 def _where(mask: pl.Series, values: pl.Series, otherwise: pl.Series | None = None) -> pl.Series:
@@ -358,21 +402,4 @@ def _interval(frame: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
         .then(pl.format(f"{end} {{}} is not after {start} {{}}", pl.col(end), pl.col(start)))
         .otherwise(message)
         .alias(_message(end)),
-    )
-
-
-def _duplicates(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
-    """A row with the key of an earlier row: duplicate, on the key's last column."""
-    values = [pl.col(_value(name)) for name in key]
-    complete = pl.all_horizontal(v.is_not_null() for v in values)
-    first_row = pl.col(ROW).first().over(values)
-    last = key[-1]
-    kind, message = pl.col(_kind(last)), pl.col(_message(last))
-    failed = complete & (first_row != pl.col(ROW)) & kind.is_null()
-    return frame.with_columns(
-        pl.when(failed).then(pl.lit("duplicate")).otherwise(kind).alias(_kind(last)),
-        pl.when(failed)
-        .then(pl.format(f"the same {', '.join(key)} as row {{}}", first_row))
-        .otherwise(message)
-        .alias(_message(last)),
     )

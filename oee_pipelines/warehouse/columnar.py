@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,20 +117,122 @@ def write_frame(
 ) -> ColumnarResult:
     """Check and store `frame` (the target's fields; timestamps timezone-aware) in the caller's
     transaction. Extra columns are kept in the rejected rows and their dead letters' context."""
-    frame = _conform(target, frame)
-    checked = frame.with_columns(_problems(target, window, frame.schema))
-    checked = _with_machines(conn, target, checked)
-    accepted = checked.filter(pl.col(REASON).is_null())
-    rejected = checked.filter(pl.col(REASON).is_not_null())
-    rows = accepted.select(target.fields).with_columns(source=pl.lit(source))
-    if target.with_hierarchy:
-        rows = rows.with_columns(accepted.select("site_id", "line_id"))
-    written = _load(conn, target, _nonfinite_as_text(rows)) if len(rows) else 0
-    insert_dead_letters(conn, _letters(target, rejected, source, context or {}))
-    extra = [c for c in frame.columns if c not in target.fields]
-    return ColumnarResult(
-        len(frame), written, rejected.select(*target.fields, *extra, FIELD, REASON)
-    )
+    with ColumnarLoad(conn, target, source, window, context) as load:
+        load.add(frame)
+    return load.result()
+
+
+class ColumnarLoad:
+    """A frame, or consecutive slices of one, written in the caller's transaction.
+
+    A thread of its own owns the connection from entry to exit and copies each slice while the
+    caller prepares the next (reads, validates, checks), so the client's work overlaps the
+    server's. On a clashing key it undoes its copies and the rows are merged at exit.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        target: ColumnarTarget,
+        source: str,
+        window: Window,
+        context: dict[str, str] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._target = target
+        self._source = source
+        self._window = window
+        self._context = context or {}
+        self._slices: queue.Queue[list[tuple[dt.date, bytes]] | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._copy_slices, name="columnar-copy")
+        self._accepted: list[pl.DataFrame] = []
+        self._rejected: list[pl.DataFrame] = []
+        self._received = 0
+        self._written = 0
+        self._days: set[dt.date] = set()
+        """Days whose telemetry partition this load made sure of."""
+        self._clash = False
+        self._failure: BaseException | None = None
+
+    def __enter__(self) -> ColumnarLoad:
+        self._machines = _machines(self._conn)
+        self._partitioned = self._target.with_hierarchy and _partitioned(self._conn)
+        self._thread.start()
+        return self
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Check a slice and queue its accepted rows for the copy thread."""
+        target = self._target
+        frame = _conform(target, frame)
+        checked = frame.with_columns(_problems(target, self._window, frame.schema))
+        checked = _with_machines(self._machines, target, checked)
+        accepted = checked.filter(pl.col(REASON).is_null())
+        rows = accepted.select(target.fields).with_columns(source=pl.lit(self._source))
+        if target.with_hierarchy:
+            rows = rows.with_columns(accepted.select("site_id", "line_id"))
+        rows = _nonfinite_as_text(rows)
+        extra = [c for c in frame.columns if c not in target.fields]
+        rejected = checked.filter(pl.col(REASON).is_not_null())
+        self._rejected.append(rejected.select(*target.fields, *extra, FIELD, REASON))
+        self._received += len(frame)
+        if len(rows):
+            self._accepted.append(rows)
+            day = rows[target.instants[0]].dt.date().alias("_day")
+            self._slices.put(
+                [
+                    (key[0], _csv(part.drop("_day"), target.columns))
+                    for key, part in rows.with_columns(day).group_by("_day", maintain_order=True)
+                ]
+            )
+
+    def __exit__(self, *error: object) -> None:
+        self._slices.put(None)
+        self._thread.join()
+        if error[0] is not None:
+            return
+        if self._failure is not None:
+            raise self._failure
+        if self._clash:
+            rows = pl.concat(self._accepted)
+            self._days.clear()  # the copies' savepoint took their partitions with it
+            self._ensure(rows[self._target.instants[0]].dt.date().unique().to_list())
+            latest = rows.unique(subset=list(self._target.key), keep="last", maintain_order=True)
+            self._written = _merge(self._conn, self._target, latest)
+        insert_dead_letters(
+            self._conn, _letters(self._target, self.rejected, self._source, self._context)
+        )
+
+    @property
+    def rejected(self) -> pl.DataFrame:
+        return pl.concat(self._rejected) if self._rejected else pl.DataFrame()
+
+    def result(self) -> ColumnarResult:
+        return ColumnarResult(self._received, self._written, self.rejected)
+
+    def _copy_slices(self) -> None:
+        """The copy thread: one COPY per day of each slice, in one savepoint; after a clashing
+        key or a failure it only drains the queue, so `add` never waits for ever."""
+        table = sql.Identifier("curated", self._target.table)
+        try:
+            with self._conn.transaction():
+                while (parts := self._slices.get()) is not None:
+                    self._ensure([day for day, _ in parts])
+                    for _, data in parts:
+                        self._written += _copy(self._conn, table, self._target.columns, data)
+            return
+        except UniqueViolation:
+            self._clash, self._written = True, 0
+        except BaseException as failure:  # noqa: BLE001 - handed to the caller at exit
+            self._failure = failure
+        while self._slices.get() is not None:
+            pass
+
+    def _ensure(self, days: list[dt.date]) -> None:
+        """Create the telemetry partitions of the days not seen before (plain PostgreSQL)."""
+        new = sorted(set(days) - self._days)
+        if self._partitioned and new:
+            self._conn.execute("SELECT curated.ensure_telemetry_partitions(%s::date[])", (new,))
+        self._days.update(new)
 
 
 def _conform(target: ColumnarTarget, frame: pl.DataFrame) -> pl.DataFrame:
@@ -231,20 +335,23 @@ def _instant_checks(
     ]
 
 
-def _with_machines(conn: Connection, target: ColumnarTarget, frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame with each known machine's site and line (for telemetry), and 'unknown machine'
-    on the rest; the machines are kept from deletion until commit."""
-    named = frame.filter(pl.col(REASON).is_null())["machine_id"].unique().to_list()
+def _machines(conn: Connection) -> pl.DataFrame:
+    """Every machine with its site and line, kept from deletion until commit."""
     rows = conn.execute(
-        "SELECT machine_id, site_id, line_id FROM curated.machine"
-        " WHERE machine_id = ANY(%s) FOR KEY SHARE",
-        (named,),
+        "SELECT machine_id, site_id, line_id FROM curated.machine FOR KEY SHARE"
     ).fetchall()
-    machines = pl.DataFrame(
+    return pl.DataFrame(
         rows,
         schema={"machine_id": pl.String, "site_id": pl.String, "line_id": pl.String},
         orient="row",
     ).with_columns(known=pl.lit(True))
+
+
+def _with_machines(
+    machines: pl.DataFrame, target: ColumnarTarget, frame: pl.DataFrame
+) -> pl.DataFrame:
+    """The frame with each known machine's site and line (for telemetry), and 'unknown machine'
+    on the rest."""
     drop = [c for c in ("site_id", "line_id", "known") if c in frame.columns]
     joined = frame.drop(drop).join(machines, on="machine_id", how="left", maintain_order="left")
     unknown = pl.col(REASON).is_null() & pl.col("known").is_null()
@@ -283,24 +390,6 @@ def _nonfinite_as_text(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _load(conn: Connection, target: ColumnarTarget, rows: pl.DataFrame) -> int:
-    """One COPY per UTC day into the table; on a key already there, a merge of all the rows."""
-    day = rows[target.instants[0]].dt.date().alias("_day")
-    days = day.unique().sort().to_list()
-    if target.with_hierarchy and _partitioned(conn):
-        conn.execute("SELECT curated.ensure_telemetry_partitions(%s::date[])", (days,))
-    table = sql.Identifier("curated", target.table)
-    try:
-        with conn.transaction():  # a savepoint: a clashing key undoes just the copies
-            written = 0
-            for _, part in rows.with_columns(day).group_by("_day", maintain_order=True):
-                written += _copy(conn, table, target.columns, part.drop("_day"))
-            return written
-    except UniqueViolation:
-        latest = rows.unique(subset=list(target.key), keep="last", maintain_order=True)
-        return _merge(conn, target, latest)
-
-
 def _partitioned(conn: Connection) -> bool:
     """Whether telemetry has daily partitions (plain PostgreSQL, not TimescaleDB)."""
     return bool(
@@ -311,27 +400,29 @@ def _partitioned(conn: Connection) -> bool:
     )
 
 
-def _copy(
-    conn: Connection, table: sql.Identifier, columns: tuple[str, ...], rows: pl.DataFrame
-) -> int:
-    """COPY the rows as CSV (an empty unquoted field is NULL; text is always quoted)."""
+def _csv(rows: pl.DataFrame, columns: tuple[str, ...]) -> bytes:
+    """The rows as COPY's CSV: an empty unquoted field is NULL, an empty string is quoted."""
     buffer = io.BytesIO()
     rows.select(columns).write_csv(
         buffer,
         include_header=False,
         datetime_format="%Y-%m-%d %H:%M:%S%.6f+00",
         float_precision=None,
-        quote_style="non_numeric",
+        quote_style="necessary",
         null_value="",
     )
+    return buffer.getvalue()
+
+
+def _copy(conn: Connection, table: sql.Identifier, columns: tuple[str, ...], data: bytes) -> int:
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT CSV)").format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    data = buffer.getbuffer()
+    view = memoryview(data)
     cursor = conn.cursor()
     with cursor.copy(statement) as copy:
-        for start in range(0, len(data), _COPY_CHUNK):
-            copy.write(data[start : start + _COPY_CHUNK])
+        for start in range(0, len(view), _COPY_CHUNK):
+            copy.write(view[start : start + _COPY_CHUNK])
     return cursor.rowcount
 
 
@@ -344,7 +435,7 @@ def _merge(conn: Connection, target: ColumnarTarget, rows: pl.DataFrame) -> int:
             "CREATE TEMP TABLE columnar_stage ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
         ).format(columns, table)
     )
-    _copy(conn, sql.Identifier("columnar_stage"), target.columns, rows)
+    _copy(conn, sql.Identifier("columnar_stage"), target.columns, _csv(rows, target.columns))
     updated = [c for c in target.columns if c not in target.key]
     statement = sql.SQL(
         """

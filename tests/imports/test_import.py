@@ -224,3 +224,14 @@ def test_a_forced_template_must_match_the_header(importer, template):
     report = importer("x.csv", csv(COUNTS, "S1,L1,M1,2026-11-20 10:00,2026-11-20 11:00,1,0"),
                       template=template)  # fmt: skip
     assert not report.readable
+
+
+def test_slices_find_duplicates_across_them_and_merge_a_reimport(importer, query, monkeypatch):
+    monkeypatch.setattr("oee_pipelines.imports.loading.SLICE_ROWS", 2)
+    rows = [f"2026-11-{20 + m % 2} 10:{m:02d},S1,L1,M1,temp,{m},degC," for m in range(5)]
+    report = importer("log.csv", csv(SENSOR, *rows, rows[0]))
+    assert _rejects(report) == [(7, "timestamp", "duplicate")]
+    assert "as row 2" in report.rejects["message"][0]
+    fixed = importer("log.csv", csv(SENSOR, *(r.replace(",4,deg", ",40,deg") for r in rows)))
+    assert (fixed.rows_loaded, fixed.rows_written) == (5, 1)
+    assert query("SELECT count(*), sum(value) FROM curated.telemetry") == [(5, 46.0)]
