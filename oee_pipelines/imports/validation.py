@@ -328,7 +328,7 @@ def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
         in_range = (serial >= 1) & (serial <= _EXCEL_LAST_SERIAL)
         microseconds = (_where(in_range, serial) * 86_400_000_000).round().cast(pl.Int64)
         excel = pl.select(
-            pl.lit(_EXCEL_EPOCH, pl.Datetime("us")) + pl.duration(microseconds=microseconds)
+            pl.lit(_EXCEL_EPOCH, pl.Datetime("us")) + pl.duration(microseconds=pl.lit(microseconds))
         ).to_series()
         naive = naive.fill_null(excel)
     zones = frame["_zone"]

@@ -7,10 +7,11 @@ refuses is a row the writer would refuse: a rejected row goes to `raw.dead_lette
 reason and is handed back, with the caller's own extra columns (a row number), for reporting.
 
 The accepted rows are copied as CSV, one COPY per UTC day (the telemetry partition they land
-in; partitions are created for exactly those days), inside a savepoint. When a key is already
-there (a re-import, a correction) or twice in the frame, the copy is undone and the rows are
-staged and merged on the key instead, the last row of a key winning and unchanged rows left
-alone. The frame is one transaction.
+in; partitions are created for exactly those days), inside a savepoint, by a thread that owns
+the connection while the caller checks the next slice of a large frame (`ColumnarLoad`). When
+a key is already there (a re-import, a correction) or twice in the frame, the copies are
+undone and the rows are staged and merged on the key instead, the last row of a key winning
+and unchanged rows left alone. The frame is one transaction, the caller's.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -125,3 +127,26 @@ def test_a_decompression_bomb_is_refused_before_it_is_unpacked():
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * (50 << 20))
     with pytest.raises(Refused, match="decompression bomb"):
         read_table("book.xlsx", buffer.getvalue())
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.parametrize("extension", ["xls", "ods", "xlsx"])
+def test_workbooks_written_by_libreoffice(tmp_path, extension):
+    source = tmp_path / "source.xlsx"
+    source.write_bytes(
+        xlsx(
+            {
+                "Data": [
+                    HEADER.split(","),
+                    [dt.datetime(2026, 11, 20, 10), "S1", "L1", "M1", "t", 1.5, "u", "good"],
+                ]
+            }
+        )
+    )
+    out = tmp_path / "out"
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", extension, "--outdir", str(out), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    table = read_table(f"log.{extension}", (out / f"source.{extension}").read_bytes())
+    assert table.frame.select("timestamp", "value").rows() == [("2026-11-20 10:00:00", "1.5")]
