@@ -1,10 +1,13 @@
-"""Validation of an imported table, column by column, as polars expressions.
+"""Validation of an imported table, column by column, as polars expressions and pandera.
 
-Each cell is typed or given a problem: a reason category of contracts.md section 4 and a
-message naming the value. A row with any problem is rejected, and each of its problems is one
-reject (row number, column, value, category, message); the other rows are typed and go on to
-the warehouse. Local times are the row's site's (its IANA timezone); a local time that DST
-makes ambiguous or skips is rejected for that row, never guessed.
+Each cell is parsed (numbers with decimal commas, timestamps in several spellings), then the
+typed rows are checked against the template's pandera schema (types, required values, ranges,
+fixed values), then against the plant (sites, lines, machines), intervals and duplicate keys.
+Each problem is a reason category of contracts.md section 4 with a message naming the value. A
+row with any problem is rejected, and each of its problems is one reject (row number, column,
+value, category, message); the other rows are typed and go on to the warehouse. Local times
+are the row's site's (its IANA timezone); a local time that DST makes ambiguous or skips is
+rejected for that row, never guessed.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import pandera.polars as pa
 import polars as pl
 from psycopg import Connection
 
 from oee_pipelines.imports.reading import ROW, Table
-from oee_pipelines.imports.templates import QUALITY_CODES, Column
+from oee_pipelines.imports.templates import QUALITY_CODES, Column, Template
 from oee_pipelines.warehouse.records import MAX_KEY_LENGTH
 
 REJECT_SCHEMA = {
@@ -28,6 +32,12 @@ REJECT_SCHEMA = {
     "message": pl.String,
 }
 _BIGINT_MAX = 2**63 - 1
+_DTYPES: dict[str, pl.DataType] = {
+    "timestamp": pl.Datetime("us", "UTC"),
+    "number": pl.Float64(),
+    "count": pl.Int64(),
+    "integer": pl.Int64(),
+}
 _KEYS = frozenset({"site", "line", "machine", "tag", "work_order"})
 _NAIVE_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f",
@@ -79,6 +89,47 @@ class Validator:
         self._default_site = default_site
         self._seen = pl.DataFrame(schema={"_key": pl.UInt64, "_first": pl.Int64})
         """The key hash and row number of every complete key met so far."""
+        self._schema = schema(table.template)
+
+    def _conforming(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The typed cells checked against the template's pandera schema (required values,
+        ranges, fixed values); each failure becomes the cell's problem unless parsing already
+        gave it one."""
+        names = self._template.names
+        typed = frame.select(pl.col(_value(name)).alias(name) for name in names)
+        try:
+            self._schema.validate(typed, lazy=True)
+            return frame
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases.filter(pl.col("index").is_not_null())
+        frame = frame.with_row_index("_index")
+        for (name,), failed in cases.group_by("column"):
+            column = self._template.column(str(name))
+            category = (
+                pl.when(pl.col("check") == "not_nullable")
+                .then(pl.lit("missing_value"))
+                .when(pl.lit(column.kind == "count") & pl.col("check").str.starts_with("greater"))
+                .then(pl.lit("negative_count"))
+                .otherwise(pl.lit("out_of_range"))
+            )
+            failed = failed.select(
+                pl.col("index").cast(pl.UInt32).alias("_index"), category.alias("_category")
+            ).unique("_index", keep="first")
+            kind, raw = pl.col(_kind(column.name)), pl.col(column.name)
+            frame = frame.join(failed, on="_index", how="left", maintain_order="left")
+            applies = pl.col("_category").is_not_null() & kind.is_null()
+            applies &= (pl.col("_category") != "missing_value") | raw.is_null()
+            frame = frame.with_columns(
+                pl.when(applies)
+                .then(pl.col("_category"))
+                .otherwise(kind)
+                .alias(_kind(column.name)),
+                pl.when(applies)
+                .then(_schema_message(column))
+                .otherwise(pl.col(_message(column.name)))
+                .alias(_message(column.name)),
+            ).drop("_category")
+        return frame.drop("_index")
 
     def check(self, frame: pl.DataFrame) -> Validated:
         template, plant = self._template, self._plant
@@ -97,6 +148,7 @@ class Validator:
         for column in template.columns:
             if column.kind == "timestamp":
                 frame = _instants(frame, column)
+        frame = self._conforming(frame)
         if template.interval:
             frame = _interval(frame, *template.interval)
         frame = self._duplicates(frame, template.key)
@@ -143,6 +195,45 @@ class Validator:
         ).drop("_key", "_here", "_first")
 
 
+def schema(template: Template) -> pa.DataFrameSchema:
+    """The typed rows of a template as pandera sees them: types, required values, ranges."""
+    columns = {}
+    for column in template.columns:
+        checks = []
+        if column.kind == "count":
+            checks.append(pa.Check.ge(0))
+        if column.low is not None:
+            checks.append(pa.Check.ge(column.low))
+        if column.high is not None:
+            checks.append(pa.Check.le(column.high))
+        if column.choices:
+            checks.append(pa.Check.isin(list(column.choices)))
+        columns[column.name] = pa.Column(
+            _DTYPES.get(column.kind, pl.String()), checks=checks, nullable=not column.required
+        )
+    return pa.DataFrameSchema(columns, name=template.name)
+
+
+def _schema_message(column: Column) -> pl.Expr:
+    """What a schema failure of `column` says, from the cell as written."""
+    name, raw, category = column.name, pl.col(column.name), pl.col("_category")
+    if column.choices:
+        limits = f"one of {', '.join(column.choices)}"
+    elif column.low is not None and column.high is not None:
+        limits = f"from {column.low:g} to {column.high:g}"
+    elif column.high is not None:
+        limits = f"{column.high:g} or less"
+    else:
+        limits = f"{column.low or 0:g} or more"
+    return (
+        pl.when(category == "missing_value")
+        .then(pl.lit(f"{name} is required"))
+        .when(category == "negative_count")
+        .then(pl.format(f"{name} {{}} is negative", raw))
+        .otherwise(pl.format(f"{name} {{}} is not {limits}", _shown(name)))
+    )
+
+
 def _value(name: str) -> str:
     return f"{name}__value"
 
@@ -175,8 +266,7 @@ def _shown(name: str) -> pl.Expr:
 def _typed(column: Column) -> list[pl.Expr]:
     """The column typed, and its problem; timestamps wait for the site's timezone."""
     name, raw = column.name, pl.col(column.name)
-    missing = (raw.is_null(), "missing_value", pl.lit(f"{name} is required"))
-    checks = [missing] if column.required else []
+    checks: list[tuple[pl.Expr, str, pl.Expr]] = []
     value: pl.Expr = raw
     if column.kind in ("number", "count", "integer"):
         decimal_comma = raw.str.contains(",", literal=True) & ~raw.str.contains(".", literal=True)
@@ -198,32 +288,14 @@ def _typed(column: Column) -> list[pl.Expr]:
                     pl.format("{} is not a whole number", _shown(name)),
                 )
             )
-        if column.kind == "count":
-            checks += [
-                (value < 0, "negative_count", pl.format(f"{name} {{}} is negative", raw)),
+        if column.kind != "number":
+            checks.append(
                 (
-                    value > _BIGINT_MAX,
+                    value.abs() > _BIGINT_MAX,
                     "out_of_range",
                     pl.lit(f"{name} is beyond the integer range"),
-                ),
-            ]
-        if column.low is not None:
-            checks.append(
-                (
-                    value < column.low,
-                    "out_of_range",
-                    pl.format(f"{name} {{}} is below {column.low:g}", raw),
                 )
             )
-        if column.high is not None:
-            checks.append(
-                (
-                    value > column.high,
-                    "out_of_range",
-                    pl.format(f"{name} {{}} is above {column.high:g}", raw),
-                )
-            )
-        if column.kind != "number":
             value = (
                 pl.when(pl.all_horizontal(c[0].fill_null(False).not_() for c in checks))
                 .then(value)
@@ -231,13 +303,6 @@ def _typed(column: Column) -> list[pl.Expr]:
             )
     elif column.kind == "choice":
         value = raw.str.to_lowercase().replace(QUALITY_CODES if name == "quality" else {})
-        checks.append(
-            (
-                value.is_not_null() & ~value.is_in(column.choices),
-                "out_of_range",
-                pl.format(f"{{}} is not one of {', '.join(column.choices)}", _shown(name)),
-            )
-        )
     elif name in _KEYS:
         checks.append(
             (
@@ -343,7 +408,6 @@ def _instants(frame: pl.DataFrame, column: Column) -> pl.DataFrame:
             dst = _where(unplaced, _dst_problem(naive, zone), dst)
     raw = pl.col(name)
     checks = [
-        (raw.is_null(), "missing_value", pl.lit(f"{name} is required")),
         (
             pl.col("_dst").is_not_null(),
             "bad_timestamp",
