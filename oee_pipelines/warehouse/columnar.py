@@ -7,7 +7,8 @@ refuses is a row the writer would refuse: a rejected row goes to `raw.dead_lette
 reason and is handed back, with the caller's own extra columns (a row number), for reporting.
 
 The accepted rows are copied as CSV, one COPY per UTC day (the telemetry partition they land
-in; partitions are created for exactly those days), inside a savepoint, by a thread that owns
+in; partitions are created for exactly those days: a day without one is copied into a table
+of its own that is indexed and attached once loaded), inside a savepoint, by a thread that owns
 the connection while the caller checks the next slice of a large frame (`ColumnarLoad`). When
 a key is already there (a re-import, a correction) or twice in the frame, the copies are
 undone and the rows are staged and merged on the key instead, the last row of a key winning
@@ -150,8 +151,11 @@ class ColumnarLoad:
         self._rejected: list[pl.DataFrame] = []
         self._received = 0
         self._written = 0
+        self._table = sql.Identifier("curated", target.table)
         self._days: set[dt.date] = set()
-        """Days whose telemetry partition this load made sure of."""
+        """Days this load has copied rows of."""
+        self._fresh: dict[dt.date, sql.Identifier] = {}
+        """Days that had no partition: their own tables, attached once loaded."""
         self._clash = False
         self._failure: BaseException | None = None
 
@@ -195,8 +199,11 @@ class ColumnarLoad:
             raise self._failure
         if self._clash:
             rows = pl.concat(self._accepted)
-            self._days.clear()  # the copies' savepoint took their partitions with it
-            self._ensure(rows[self._target.instants[0]].dt.date().unique().to_list())
+            if self._partitioned:  # the copies' savepoint took the new days' tables with it
+                days = rows[self._target.instants[0]].dt.date().unique().to_list()
+                self._conn.execute(
+                    "SELECT curated.ensure_telemetry_partitions(%s::date[])", (days,)
+                )
             latest = rows.unique(subset=list(self._target.key), keep="last", maintain_order=True)
             self._written = _merge(self._conn, self._target, latest)
         insert_dead_letters(
@@ -211,29 +218,37 @@ class ColumnarLoad:
         return ColumnarResult(self._received, self._written, self.rejected)
 
     def _copy_slices(self) -> None:
-        """The copy thread: one COPY per day of each slice, in one savepoint; after a clashing
-        key or a failure it only drains the queue, so `add` never waits for ever."""
-        table = sql.Identifier("curated", self._target.table)
+        """The copy thread: one COPY per day of each slice, then the new days attached, in one
+        savepoint; after a clashing key or a failure it only drains the queue, so that `add`
+        never waits for ever."""
+        slices = iter(self._slices.get, None)
         try:
             with self._conn.transaction():
-                while (parts := self._slices.get()) is not None:
-                    self._ensure([day for day, _ in parts])
-                    for _, data in parts:
+                for parts in slices:
+                    for day, data in parts:
+                        table = self._table_of(day)
                         self._written += _copy(self._conn, table, self._target.columns, data)
-            return
+                if self._fresh:
+                    self._conn.execute("SET LOCAL maintenance_work_mem = '128MB'")
+                for day in sorted(self._fresh):
+                    self._conn.execute("SELECT curated.attach_telemetry_day(%s)", (day,))
         except UniqueViolation:
-            self._clash, self._written = True, 0
+            self._clash, self._written, self._fresh = True, 0, {}
         except BaseException as failure:  # noqa: BLE001 - handed to the caller at exit
             self._failure = failure
-        while self._slices.get() is not None:
+        for _ in slices:  # what is left after a failure (nothing once the end was read)
             pass
 
-    def _ensure(self, days: list[dt.date]) -> None:
-        """Create the telemetry partitions of the days not seen before (plain PostgreSQL)."""
-        new = sorted(set(days) - self._days)
-        if self._partitioned and new:
-            self._conn.execute("SELECT curated.ensure_telemetry_partitions(%s::date[])", (new,))
-        self._days.update(new)
+    def _table_of(self, day: dt.date) -> sql.Identifier:
+        """Where a day's rows are copied: a day without a telemetry partition gets a table of
+        its own, indexed when it is attached at the end (curated.create_telemetry_day)."""
+        if day not in self._days:
+            self._days.add(day)
+            if self._partitioned:
+                fresh = scalar(self._conn, "SELECT curated.create_telemetry_day(%s)", (day,))
+                if fresh is not None:
+                    self._fresh[day] = sql.Identifier("curated", fresh)
+        return self._fresh.get(day, self._table)
 
 
 def _conform(target: ColumnarTarget, frame: pl.DataFrame) -> pl.DataFrame:

@@ -116,3 +116,39 @@ def test_a_naive_timestamp_column_is_refused_row_by_row(pool):
     result = ColumnarWriter(pool, PLAUSIBLE).write(TELEMETRY, naive, "test")
     assert result.written == 0
     assert result.rejected["reason"].to_list() == ["ts is a timestamp without timezone"]
+
+
+def test_a_new_day_is_loaded_then_attached_with_its_key_and_waiting_rows(pool, query):
+    day = dt.datetime(2026, 11, 20, 8, tzinfo=UTC)
+    with pool.connection() as conn:  # a row that waited in the default partition for its day
+        conn.execute(
+            "INSERT INTO curated.telemetry_default (machine_id, tag, ts, site_id, line_id, value,"
+            " source) VALUES ('M1', 'old', %s, 'S1', 'L1', 1, 'x')",
+            (day,),
+        )
+    frame = _telemetry(
+        ("M1", "t", day, 1.0, None, None, "good", 1),
+        ("M1", "t", day + dt.timedelta(seconds=1), 2.0, None, None, "good", 2),
+    )
+    assert ColumnarWriter(pool, PLAUSIBLE).write(TELEMETRY, frame, "test").written == 2
+    assert query(
+        "SELECT tableoid::regclass::text, tag FROM curated.telemetry ORDER BY tag, ts"
+    ) == [
+        ("curated.telemetry_20261120", "old"),
+        ("curated.telemetry_20261120", "t"),
+        ("curated.telemetry_20261120", "t"),
+    ]
+    assert query(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'curated.telemetry_20261120'::regclass"
+        " AND contype IN ('p', 'c') ORDER BY 1"
+    ) == [("telemetry_20261120_pkey",), ("telemetry_quality_check",)]
+
+
+def test_a_key_twice_on_a_new_day_is_merged_last_row_winning(pool, query):
+    day = dt.datetime(2026, 11, 20, 8, tzinfo=UTC)
+    frame = _telemetry(
+        ("M1", "t", day, 1.0, None, None, "good", 1),
+        ("M1", "t", day, 2.0, None, None, "good", 2),
+    )
+    assert ColumnarWriter(pool, PLAUSIBLE).write(TELEMETRY, frame, "test").written == 1
+    assert query("SELECT value FROM curated.telemetry") == [(2.0,)]
