@@ -180,12 +180,68 @@ def _simulate_truth(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_import(commands: Commands) -> None:
+    load = commands.add_parser(
+        "import", help="validate and load one CSV/Excel file, printing the reject report"
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("--template", help="downtime, sensor_log, production_counts or schedule")
+    load.add_argument("--site", help="site id for rows whose site column is blank or missing")
+    load.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    load.set_defaults(handler=_import)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.imports import import_file, max_bytes_from_env, template_named
+    from oee_pipelines.services import running_services
+    from oee_pipelines.warehouse import Plausibility, open_pool
+
+    if args.template:
+        template_named(args.template)
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read {args.file}: {error.strerror}") from None
+    with running_services(settings) as services, open_pool(services.database_url) as pool:
+        report = import_file(
+            pool,
+            args.file.name,
+            data,
+            template=args.template,
+            site=args.site,
+            dry_run=args.dry_run,
+            plausibility=Plausibility(
+                earliest=settings.earliest_timestamp,
+                clock_skew=dt.timedelta(seconds=settings.clock_skew_s),
+            ),
+            max_bytes=max_bytes_from_env(),
+        )
+    print(report.text() + ("\n(dry run: nothing was written)" if args.dry_run else ""))
+    return 0 if report.readable else EXIT_ERROR
+
+
+def _add_templates(commands: Commands) -> None:
+    templates = commands.add_parser("templates", help="write the blank import templates to DIR")
+    templates.add_argument("dir", type=Path)
+    templates.set_defaults(handler=_templates)
+
+
+def _templates(args: argparse.Namespace, settings: Settings) -> int:
+    from oee_pipelines.imports import write_templates
+
+    for path in write_templates(args.dir):
+        print(path)
+    return 0
+
+
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     _add_demo,
     _add_ui,
     _add_db,
     _add_simulate,
     _add_realtime,
+    _add_import,
+    _add_templates,
 )
 
 

@@ -15,6 +15,7 @@ from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.erp import definitions as erp
 from assets.mes import definitions as mes
+from assets.files import definitions as files
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi
@@ -41,6 +42,7 @@ SOURCES: tuple[Source, ...] = (
     mqtt_json.definitions,
     erp.definitions,
     mes.definitions,
+    files.definitions,
 )
 
 

@@ -9,6 +9,7 @@ from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResu
 from psycopg.rows import dict_row
 
 from assets.historians import backfill_recent_days
+from assets.files.samples import import_samples, sample_names
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
 from oee_pipelines.services import running_services, simulated_systems
@@ -58,6 +59,13 @@ SELECT * FROM (
 ORDER BY line_id, machine_id
 """
 
+# The newest import of each sample file.
+IMPORT_SUMMARY_SQL = """
+SELECT DISTINCT ON (file_name) file_name, template, status, rows_loaded, rows_rejected
+FROM curated.import_file WHERE file_name = ANY(%(names)s)
+ORDER BY file_name, imported_at DESC
+"""
+
 NEXT_STEPS = """\
 Next:
   oee ui                      lineage, runs, checks and backfills in the Dagster UI
@@ -67,7 +75,7 @@ Next:
 def run_demo(settings: Settings) -> int:
     """Serve the simulated plant's systems, ingest its MQTT live for a short window, materialize
     every asset into the warehouse (the MES and ERP syncs among them), backfill the historians'
-    last days, then print the summary; 0 on success."""
+    last days, import the sample files, then print the summary; 0 on success."""
     with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
         definitions = defs()
@@ -93,11 +101,23 @@ def run_demo(settings: Settings) -> int:
         if failures:
             print("oee demo: the demo run failed:", *failures, sep="\n  ")
             return 1
+        print("dropping the sample files of config/samples into the import inbox...")
+        failed = import_samples(definitions, DagsterInstance.get())
+        if failed:
+            print("oee demo: the import of these sample files failed:", *failed, sep="\n  ")
+            return 1
         with open_pool(services.database_url) as pool, pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             lines = cursor.execute(LINE_SUMMARY_SQL, {"shifts": SHIFTS_PER_LINE}).fetchall()
             machines = cursor.execute(MACHINE_SUMMARY_SQL).fetchall()
-    print(format_line_summary(lines), format_machine_summary(machines), NEXT_STEPS, sep="\n\n")
+            imports = cursor.execute(IMPORT_SUMMARY_SQL, {"names": sample_names()}).fetchall()
+    print(
+        format_line_summary(lines),
+        format_machine_summary(machines),
+        format_import_summary(imports),
+        NEXT_STEPS,
+        sep="\n\n",
+    )
     return 0
 
 
@@ -141,6 +161,17 @@ def format_machine_summary(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"{row['line_name'][:24]:<24} {row['machine_name'][:22]:<22} {row['shift_name']:<7} "
             f"{_ratios(row)}"
+        )
+    return "\n".join(lines)
+
+
+def format_import_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """What became of each sample file (rejected rows are in curated.import_reject)."""
+    lines = ["Sample file imports (rejected rows: curated.import_reject)"]
+    for row in rows:
+        lines.append(
+            f"{row['file_name']:<24} {row['template'] or '-':<18} {row['status']:<9} "
+            f"{row['rows_loaded']:>4} loaded {row['rows_rejected']:>3} rejected"
         )
     return "\n".join(lines)
 

@@ -80,7 +80,7 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
         "raw.dead_letter", "curated.work_order", "curated.recipe", "curated.downtime_event",
         "curated.shift_assignment", "curated.material", "curated.labor_confirmation",
         "curated.erp_production_order", "curated.work_order_conflict", "raw.source_watermark",
-        "curated.changeover",
+        "curated.changeover", "curated.import_file", "curated.import_reject",
     }  # fmt: skip
 
 
