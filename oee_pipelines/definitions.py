@@ -14,8 +14,8 @@ from dagster import Definitions, EnvVar, definitions
 from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.erp import definitions as erp
-from assets.mes import definitions as mes
 from assets.files import definitions as files
+from assets.mes import definitions as mes
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi

@@ -8,8 +8,8 @@ from typing import Any
 from dagster import AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
 from psycopg.rows import dict_row
 
-from assets.historians import backfill_recent_days
 from assets.files.samples import import_samples, sample_names
+from assets.historians import backfill_recent_days
 from oee_pipelines.dbt_project import prepare_dbt_manifest
 from oee_pipelines.definitions import defs
 from oee_pipelines.services import running_services, simulated_systems
