@@ -195,4 +195,7 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
         oee_env["OEE_DATABASE_URL"], f"{database_name(oee_env['OEE_DATABASE_URL'])}_dagster"
     )
     with psycopg.connect(dagster_url) as conn:
-        assert conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'").fetchone() == (2,)
+        demo_runs = conn.execute(
+            "SELECT count(*) FROM runs WHERE status = 'SUCCESS' AND pipeline_name = 'demo_job'"
+        ).fetchone()
+    assert demo_runs == (2,)
