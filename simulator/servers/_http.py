@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 Answer = tuple[int, object]
-"""An HTTP status and the JSON body."""
+"""An HTTP status and the JSON body (bytes: sent as they are, as text/plain)."""
 Route = Callable[[str, list[tuple[str, str]]], Answer]
 """Answers a GET of a path with its query parameters (in order, repeated ones kept)."""
 
@@ -84,9 +84,11 @@ def _handler(route: Route, credentials: Credentials) -> type[BaseHTTPRequestHand
             self._send(status, body)
 
         def _send(self, status: int, body: object) -> None:
-            payload = orjson.dumps(body)
+            raw = isinstance(body, bytes)
+            payload = body if isinstance(body, bytes) else orjson.dumps(body)
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            kind = "text/plain" if raw else "application/json; charset=utf-8"
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(payload)))
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Basic realm="simulated"')

@@ -44,7 +44,7 @@ class PlcImage:
             for _, _, machine in plant.plant.machines()
             if source in machine.tag_map
         }
-        self._history = RecordedHistory(
+        self.history = RecordedHistory(
             plant,
             [
                 HistorianTag(f"{machine_id}:{tag}", machine_id, tag, mapping.unit)
@@ -67,7 +67,7 @@ class PlcImage:
                     value %= mapping.rollover
                 readings[tag] = (value, "good")
             else:
-                recorded = self._history.before(f"{machine_id}:{tag}", (at - _EPOCH) // _US + 1)
+                recorded = self.history.before(f"{machine_id}:{tag}", (at - _EPOCH) // _US + 1)
                 readings[tag] = (
                     (None, "bad") if recorded is None else (recorded[1], QUALITIES[recorded[2]])
                 )
