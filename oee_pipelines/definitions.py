@@ -12,7 +12,10 @@ from dagster import Definitions, EnvVar, definitions
 
 from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
+from assets.http import definitions as http
+from assets.modbus import definitions as modbus
 from assets.mqtt_json import definitions as mqtt_json
+from assets.opcua import definitions as opcua
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
 from assets.pi import definitions as pi
 from assets.plant import definitions as plant
@@ -33,6 +36,9 @@ SOURCES: tuple[Source, ...] = (
     aveva.definitions,
     sparkplug.definitions,
     mqtt_json.definitions,
+    opcua.definitions,
+    modbus.definitions,
+    http.definitions,
 )
 
 

@@ -7,6 +7,7 @@ realtime configuration without `enabled` and `factory`. A plant may name its own
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,8 @@ def opcua(options: Mapping[str, Any], settings: Settings) -> Any:
     from realtime.opcua import OpcUaConfig, OpcUaSource
 
     config = OpcUaConfig.model_validate(options)
-    return OpcUaSource(load_plant_model(settings.plant_model), config)
+    password = os.environ.get("OEE_OPCUA_PASSWORD")
+    return OpcUaSource(load_plant_model(settings.plant_model), config, password)
 
 
 def modbus(options: Mapping[str, Any], settings: Settings) -> Any:
