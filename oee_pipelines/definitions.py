@@ -15,8 +15,8 @@ from assets.curated import definitions as curated
 from assets.http import definitions as http
 from assets.modbus import definitions as modbus
 from assets.mqtt_json import definitions as mqtt_json
-from assets.opcua import definitions as opcua
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
+from assets.opcua import definitions as opcua
 from assets.pi import definitions as pi
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
