@@ -228,7 +228,7 @@ class OpcUaSource:
         handler = _Handler(self, server, by_node)
         subscription = await client.create_subscription(params, handler)
         results = await subscription.create_monitored_items(
-            _request(handle, item.node_id, config.queue_size)
+            monitored_item(handle, item.node_id, config.queue_size)
             for handle, item in enumerate(server.items, start=1)
         )
         for item, result in zip(server.items, results, strict=True):
@@ -309,7 +309,7 @@ class OpcUaSource:
         return out
 
 
-def _request(handle: int, node_id: str, queue_size: int) -> ua.MonitoredItemCreateRequest:
+def monitored_item(handle: int, node_id: str, queue_size: int) -> ua.MonitoredItemCreateRequest:
     """A monitored item reporting every value with a new source timestamp, even an unchanged
     one (a reading is a row), keeping up to `queue_size` values between publish responses."""
     request = ua.MonitoredItemCreateRequest()
