@@ -130,6 +130,12 @@ class OpcUaPlant:
             await self.server.stop()
             self.server = None
 
+    async def stall(self) -> None:
+        """Stop publishing on every subscription (no data, no keep-alive): a stalled server."""
+        assert self.server is not None, "the server is not running"
+        for subscription in list(self.server.iserver.subscription_service.subscriptions.values()):
+            await subscription.stop()
+
     async def advance(self, to: dt.datetime) -> int:
         """Write every change in (now, to]; returns how many values were written."""
         changes = self.changes(self.now + _US, to + _US)
@@ -195,6 +201,9 @@ class RunningOpcUa:
 
     def advance(self, to: dt.datetime) -> int:
         return self._call(self.plant.advance(to))
+
+    def stall(self) -> None:
+        self._call(self.plant.stall())
 
     def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(120)

@@ -148,6 +148,23 @@ def test_a_server_restart_marks_the_machines_offline_and_loses_no_part(
         assert counts == [(len(sim.cycles(machine_id, T0 + US, end + US)),)], machine_id
 
 
+def test_a_stalled_subscription_is_recreated_and_values_arrive_once(
+    sim: SimulatedPlant, plant: PlantModel, warehouse: str, tmp_path: Path
+) -> None:
+    end = T0 + dt.timedelta(minutes=4)
+    port = free_port()
+    with serving_opcua(sim, T0, port) as server:
+        source = OpcUaSource(plant, config(port, keepalive_count=5), clock=lambda: end)
+        with running(source, warehouse, tmp_path / "spool"):
+            wait_until(lambda: source.notifications == server.plant.written, what="subscribed")
+            server.stall()
+            # the new subscription sends the current values again: seen, so dropped
+            wait_until(lambda: source.duplicates == server.plant.written, what="re-creation")
+            for to in steps(T0, end, dt.timedelta(minutes=2)):
+                server.advance(to)
+            wait_until(lambda: stored(warehouse, server.plant.written), what="values after it")
+
+
 def test_a_missing_node_is_reported_per_tag_and_the_others_flow(
     sim: SimulatedPlant, plant: PlantModel, warehouse: str, tmp_path: Path
 ) -> None:
