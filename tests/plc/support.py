@@ -77,6 +77,7 @@ def running(source: Connector, database_url: str, spool_dir: Path) -> Iterator[S
         loop.call_soon_threadsafe(service.stopping.set)
         thread.join(timeout=60)
         if not thread.is_alive():
+            loop.run_until_complete(asyncio.sleep(0.1))  # closed transports release their sockets
             loop.close()
     assert not thread.is_alive(), "the service did not stop within 60 s of being asked"
     assert result == [0]

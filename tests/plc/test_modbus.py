@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 from pathlib import Path
 
@@ -154,6 +155,7 @@ def test_state_and_count_tables_equal_the_simulators_truth(
     assert sim.counters(PRESS1, order.start - US)[0] > 0  # the window holds a counter reset
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_unit_that_stops_answering_is_offline_and_loses_no_part(
     sim: SimulatedPlant, plant: PlantModel, warehouse: str, tmp_path: Path
 ) -> None:
@@ -196,6 +198,7 @@ def test_a_unit_that_stops_answering_is_offline_and_loses_no_part(
         PRESS1,
     )
     assert counts == [(len(sim.cycles(PRESS1, start + US, instants[-1] + US)),)]
+    gc.collect()  # pymodbus 3.16 leaves the socket of a timed-out request unclosed: found here
 
 
 def test_an_exception_response_is_reported_per_entry_and_the_rest_flows(
