@@ -152,6 +152,7 @@ def _instant(text: str) -> dt.datetime:
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from oee_pipelines.plant_model import load_plant_model
     from simulator import SimulatedPlant, run_live
+    from simulator.servers.plcs import serving_plcs
 
     plant = SimulatedPlant(
         load_plant_model(args.config or settings.plant_model), seed=settings.simulator_seed
@@ -159,8 +160,11 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"simulated plant, seed {plant.seed}: state changes as they happen (Ctrl-C stops)")
-    run_live(plant, sys.stdout, stop)
+    with serving_plcs(plant) as endpoints:
+        served = ", ".join(f"{protocol} {url}" for protocol, url in endpoints.items())
+        print(f"simulated plant, seed {plant.seed}, serving {served}")
+        print("state changes as they happen (Ctrl-C stops)")
+        run_live(plant, sys.stdout, stop)
     return 0
 
 

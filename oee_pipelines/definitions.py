@@ -16,8 +16,11 @@ from assets.curated import definitions as curated
 from assets.erp import definitions as erp
 from assets.files import definitions as files
 from assets.mes import definitions as mes
+from assets.http import definitions as http
+from assets.modbus import definitions as modbus
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
+from assets.opcua import definitions as opcua
 from assets.pi import definitions as pi
 from assets.plant import definitions as plant
 from assets.simulator import definitions as simulator
@@ -43,6 +46,9 @@ SOURCES: tuple[Source, ...] = (
     erp.definitions,
     mes.definitions,
     files.definitions,
+    opcua.definitions,
+    modbus.definitions,
+    http.definitions,
 )
 
 

@@ -26,6 +26,9 @@ from realtime.logs import url_password
 SOURCE_FACTORIES = {
     "sparkplug": "realtime.sources:sparkplug",
     "mqtt_json": "realtime.sources:mqtt_json",
+    "opcua": "realtime.sources:opcua",
+    "modbus": "realtime.sources:modbus",
+    "http": "realtime.sources:http",
 }
 """The factory of each known source, `module:callable(options, settings) -> source`."""
 

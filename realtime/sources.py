@@ -7,6 +7,7 @@ realtime configuration without `enabled` and `factory`. A plant may name its own
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,3 +27,25 @@ def mqtt_json(options: Mapping[str, Any], settings: Settings) -> Any:
 
     config = MqttJsonConfig.model_validate(options)
     return MqttJsonSource(load_plant_model(settings.plant_model), config)
+
+
+def opcua(options: Mapping[str, Any], settings: Settings) -> Any:
+    from realtime.opcua import OpcUaConfig, OpcUaSource
+
+    config = OpcUaConfig.model_validate(options)
+    password = os.environ.get("OEE_OPCUA_PASSWORD")
+    return OpcUaSource(load_plant_model(settings.plant_model), config, password)
+
+
+def modbus(options: Mapping[str, Any], settings: Settings) -> Any:
+    from realtime.modbus import ModbusConfig, ModbusSource
+
+    config = ModbusConfig.model_validate(options)
+    return ModbusSource(load_plant_model(settings.plant_model), config)
+
+
+def http(options: Mapping[str, Any], settings: Settings) -> Any:
+    from realtime.http_poll import HttpPollConfig, HttpPollSource
+
+    config = HttpPollConfig.model_validate(options)
+    return HttpPollSource(load_plant_model(settings.plant_model), config)
