@@ -15,8 +15,8 @@ from assets.aveva import definitions as aveva
 from assets.curated import definitions as curated
 from assets.erp import definitions as erp
 from assets.files import definitions as files
-from assets.mes import definitions as mes
 from assets.http import definitions as http
+from assets.mes import definitions as mes
 from assets.modbus import definitions as modbus
 from assets.mqtt_json import definitions as mqtt_json
 from assets.oee.assets import oee_dbt_models, oee_rollup_automation
