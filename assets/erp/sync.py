@@ -34,6 +34,7 @@ from oee_pipelines.connectors.erp import EntityMapping, MappingError, ODataClien
 from oee_pipelines.warehouse import DeadLetter
 from oee_pipelines.warehouse.context import WORK_ORDER, ContextTable, upsert
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
+from oee_pipelines.warehouse.watermarks import advance, watermarks
 
 SOURCE = "erp"
 ERP_COLUMNS = (
@@ -73,13 +74,6 @@ LABOR_CONFIRMATION = ContextTable(
     ),
 )
 
-_WATERMARK = "SELECT watermark FROM raw.source_watermark WHERE source_system = %s AND entity = %s"
-_SET_WATERMARK = """
-INSERT INTO raw.source_watermark (source_system, entity, watermark) VALUES (%s, %s, %s)
-ON CONFLICT (source_system, entity) DO UPDATE SET watermark = EXCLUDED.watermark,
-    updated_at = now()
-WHERE raw.source_watermark.watermark < EXCLUDED.watermark
-"""
 _MES_ORDERS = (
     "SELECT work_order_id FROM curated.work_order WHERE source = 'mes' AND work_order_id = ANY(%s)"
 )
@@ -114,8 +108,7 @@ def plants(conn: Connection[Any]) -> Plants:
 
 
 def watermark(conn: Connection[Any], entity: str) -> dt.datetime | None:
-    row = conn.execute(_WATERMARK, (SOURCE, entity)).fetchone()
-    return row[0] if row else None
+    return watermarks(conn, SOURCE).get(entity)
 
 
 def pull(
@@ -197,7 +190,7 @@ def _finish(
 ) -> Written:
     dead = insert_dead_letters(conn, pulled.dead_letters)
     if pulled.newest is not None:
-        conn.execute(_SET_WATERMARK, (SOURCE, entity, pulled.newest))
+        advance(conn, SOURCE, entity, pulled.newest)
     return Written(pulled.read, written, dead, incremental=since is not None)
 
 

@@ -30,6 +30,8 @@ from oee_pipelines.warehouse.context import (
     upsert,
 )
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters, record_letter
+from oee_pipelines.warehouse.watermarks import advance
+from oee_pipelines.warehouse.watermarks import watermarks as stored_watermarks
 
 ORDER_COLUMNS = (
     "work_order_id",
@@ -56,13 +58,6 @@ SCHEDULE_COLUMNS = (
 )
 """The plan; site, product and status are the order's own, repeated because a row needs them."""
 
-_WATERMARKS = "SELECT entity, watermark FROM raw.source_watermark WHERE source_system = %s"
-_SAVE_WATERMARK = """
-INSERT INTO raw.source_watermark (source_system, entity, watermark) VALUES (%s, %s, %s)
-ON CONFLICT (source_system, entity) DO UPDATE SET watermark = EXCLUDED.watermark,
-    updated_at = now()
-WHERE raw.source_watermark.watermark < EXCLUDED.watermark
-"""
 _ORDER_FACTS = """
 SELECT work_order_id, site_id, product_sku, status FROM curated.work_order
 WHERE work_order_id = ANY(%s)
@@ -94,7 +89,7 @@ class SyncResult:
 
 def watermarks(conn: Connection[Any], source: str = SYSTEM) -> dict[str, dt.datetime]:
     """Where each entity's last incremental pull stopped."""
-    return dict(conn.execute(_WATERMARKS, (source,)).fetchall())
+    return stored_watermarks(conn, source)
 
 
 def apply_changes(conn: Connection[Any], changes: MesChanges, source: str = SYSTEM) -> SyncResult:
@@ -130,7 +125,7 @@ def apply_changes(conn: Connection[Any], changes: MesChanges, source: str = SYST
 
     for entity, counts in result.entities.items():
         if counts.watermark is not None:
-            conn.execute(_SAVE_WATERMARK, (source, entity, counts.watermark))
+            advance(conn, source, entity, counts.watermark)
     return result
 
 

@@ -33,6 +33,7 @@ from oee_pipelines.vocabulary import QUALITIES
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
 from oee_pipelines.warehouse.pool import scalar
 from oee_pipelines.warehouse.records import MAX_KEY_LENGTH, DeadLetter, Plausibility, Window
+from oee_pipelines.warehouse.writer import merge_from_stage
 
 _BIGINT_MAX = 2**63 - 1
 _COPY_CHUNK = 4 << 20
@@ -452,24 +453,8 @@ def _merge(conn: Connection, target: ColumnarTarget, rows: pl.DataFrame) -> int:
         ).format(columns, table)
     )
     _copy(conn, sql.Identifier("columnar_stage"), target.columns, _csv(rows, target.columns))
-    updated = [c for c in target.columns if c not in target.key]
-    statement = sql.SQL(
-        """
-        INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM columnar_stage
-        ON CONFLICT ({key}) DO UPDATE SET ({updated}) = ROW({excluded})
-        WHERE ({current}) IS DISTINCT FROM ({excluded})
-        """
-    ).format(
-        table=table,
-        columns=columns,
-        key=sql.SQL(", ").join(map(sql.Identifier, target.key)),
-        updated=sql.SQL(", ").join(map(sql.Identifier, updated)),
-        excluded=sql.SQL(", ").join(
-            sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in updated
-        ),
-        current=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in updated),
-    )
-    written = conn.execute(statement).rowcount
+    merge = merge_from_stage("columnar_stage", table, target.columns, target.key)
+    written = conn.execute(merge).rowcount
     conn.execute("DROP TABLE columnar_stage")
     return written
 

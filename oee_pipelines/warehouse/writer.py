@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -281,23 +281,31 @@ def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
         sql.SQL("CREATE TEMP TABLE stage AS SELECT {} FROM {} WITH NO DATA").format(columns, table)
     )
     _copy(conn, sql.Identifier("stage"), target, rows)
-    updated = [c for c in target.columns if c not in target.key]
-    statement = sql.SQL(
+    written = conn.execute(merge_from_stage("stage", table, target.columns, target.key)).rowcount
+    conn.execute("DROP TABLE stage")
+    return written
+
+
+def merge_from_stage(
+    stage: str, table: sql.Identifier, columns: Sequence[str], key: Sequence[str]
+) -> sql.Composed:
+    """INSERT the stage's rows into `table`, updating a row whose key exists only when one of
+    its values changed (a replay writes nothing, a correction wins)."""
+    updated = [c for c in columns if c not in key]
+    return sql.SQL(
         """
-        INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM stage
+        INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage}
         ON CONFLICT ({key}) DO UPDATE SET ({updated}) = ROW({excluded})
         WHERE ({current}) IS DISTINCT FROM ({excluded})
         """
     ).format(
         table=table,
-        columns=columns,
-        key=sql.SQL(", ").join(map(sql.Identifier, target.key)),
+        stage=sql.Identifier(stage),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        key=sql.SQL(", ").join(map(sql.Identifier, key)),
         updated=sql.SQL(", ").join(map(sql.Identifier, updated)),
         excluded=sql.SQL(", ").join(
             sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in updated
         ),
         current=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in updated),
     )
-    written = conn.execute(statement).rowcount
-    conn.execute("DROP TABLE stage")
-    return written
