@@ -186,8 +186,16 @@ class Service:
                 break
 
     async def _serve(self, intake: Intake, sink: Sink) -> int:
+        # MQTT connections end after the intake is closed and drained (an unacknowledged
+        # message stays with the broker); pollers stop first and hand over what they hold
+        # while the intake still takes it.
         disconnect = asyncio.Event()
-        connectors = [asyncio.create_task(c.run(intake, disconnect)) for c in self._connectors]
+        stop_polling = asyncio.Event()
+        mqtt = [asyncio.create_task(c.run(intake, disconnect)) for c in self._mqtt_connectors()]
+        pollers = [
+            asyncio.create_task(self._poll(c, intake, stop_polling)) for c in self._pollers()
+        ]
+        connectors = [*mqtt, *pollers]
         pause_s = self.config.spool.retry_min_s
         writer = asyncio.create_task(_write(intake, sink, pause_s))
         replayer = asyncio.create_task(_replay(sink, disconnect, pause_s))
@@ -196,6 +204,8 @@ class Service:
         done, _ = await asyncio.wait({stopping, *workers}, return_when=asyncio.FIRST_COMPLETED)
         failed = [task for task in workers if task in done]
         log(logging.INFO, "service.stopping", reason="a task failed" if failed else "signal")
+        stop_polling.set()
+        await asyncio.gather(*pollers, return_exceptions=True)
         intake.close()
         if writer not in done:
             await writer
@@ -206,6 +216,21 @@ class Service:
             log(logging.ERROR, "service.task_failed", error=repr(task.exception()))
         log(logging.INFO, "service.stopped", spooled_batches=sink.spooled)
         return 1 if failed else 0
+
+    def _mqtt_connectors(self) -> list[Connector]:
+        return [c for c in self._connectors if isinstance(c, MqttConnector)]
+
+    def _pollers(self) -> list[Connector]:
+        return [c for c in self._connectors if not isinstance(c, MqttConnector)]
+
+    async def _poll(self, poller: Connector, intake: Intake, stop: asyncio.Event) -> None:
+        """Run a poller, reported connected while it runs: a PLC that does not answer is not
+        the service's fault, and shows as its machines' `offline` state instead."""
+        self.metrics.set_connected(poller.name, True)
+        try:
+            await poller.run(intake, stop)
+        finally:
+            self.metrics.set_connected(poller.name, False)
 
     def _connector(self, source: MqttSource | Connector, clock: Clock) -> Connector:
         if isinstance(source, Connector):
