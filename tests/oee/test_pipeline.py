@@ -225,6 +225,25 @@ def test_shift_calendar_follows_each_site_timezone(warehouse_after_demo: str) ->
     )
 
 
+def test_shifts_carry_the_operators_the_mes_reported(
+    warehouse_after_demo: str, request: pytest.FixtureRequest
+) -> None:
+    shifts = _rows(
+        warehouse_after_demo,
+        """
+        SELECT s.site_id, s.start_ts, s.operator_ids,
+               (SELECT array_agg(DISTINCT person ORDER BY person)
+                FROM curated.shift_assignment a, unnest(a.operator_ids) AS person
+                WHERE a.site_id = s.site_id AND a.shift_start = s.start_ts) AS reported
+        FROM curated.shift s
+        """,
+    )
+    assert all(shift["operator_ids"] == shift["reported"] for shift in shifts)
+    if request.node.callspec.params["warehouse_after_demo"] == "recent":
+        # the simulated MES staffs the last days' shifts, at the calendar's own start instants
+        assert [shift for shift in shifts if shift["operator_ids"]]
+
+
 def test_the_rollups_include_the_rows_of_a_second_source(database_url: str, dbt_manifest) -> None:
     result = materialize_unpartitioned(
         database_url,

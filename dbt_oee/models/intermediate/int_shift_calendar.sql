@@ -23,7 +23,6 @@ select
     null::text as line_id,
     shift_date,
     shift_name,
-    null::text[] as operator_ids,
     local_start at time zone timezone as start_ts,
     (end_date + end_local) at time zone timezone as end_ts
 from occurrences
