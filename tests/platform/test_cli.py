@@ -62,14 +62,16 @@ def test_simulate_shows_the_plant_live_and_stops_cleanly_on_sigterm(plant) -> No
     with subprocess.Popen(
         [OEE, "simulate"], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True
     ) as process:
-        lines = [process.stdout.readline() for _ in range(1 + len(plant.machines()))]
+        header = [process.stdout.readline() for _ in range(2)]  # what it serves, then how
+        lines = [process.stdout.readline() for _ in range(len(plant.machines()))]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    machine_ids = {line.split()[1] for line in lines[1:]}
+    assert header[0].startswith("simulated plant, seed 7, serving")
+    machine_ids = {line.split()[1] for line in lines}
     assert machine_ids == {machine.id for _, _, machine in plant.machines()}
     # Each line is the simulated plant's own state of that machine at that second.
     simulated = SimulatedPlant(plant, seed=7)
-    for line in lines[1:]:
+    for line in lines:
         stamp, machine_id, state = line.split()[:3]
         at = dt.datetime.fromisoformat(stamp)
         states = {s.state for s in simulated.states(machine_id, at, at + dt.timedelta(seconds=1))}
