@@ -17,15 +17,13 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import polars as pl
-import psycopg
 
+from benchmarks import scratch_warehouse
 from oee_pipelines.imports import import_file
 from oee_pipelines.plant_model import load_plant_model
-from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
-from oee_pipelines.warehouse import Plausibility, open_pool, upgrade
+from oee_pipelines.warehouse import Plausibility, open_pool
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
-from oee_pipelines.warehouse.urls import with_database
 
 ROWS = 1_000_000
 TAGS = ("temperature", "pressure", "vibration", "current", "speed")
@@ -69,14 +67,7 @@ def main() -> None:
     """Runs in a scratch database on the OEE_DATABASE_URL server (or the embedded one)."""
     settings = Settings.from_env()
     with ExitStack() as stack:
-        server = settings.database_url or stack.enter_context(
-            embedded_postgres(settings.home / "postgres")
-        )
-        url = with_database(server, DATABASE)
-        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        upgrade(url)
+        url = stack.enter_context(scratch_warehouse(settings, DATABASE))
         folder = Path(stack.enter_context(TemporaryDirectory()))
         path = folder / "sensor_log.csv"
         with open_pool(url) as pool:

@@ -20,16 +20,13 @@ import time
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 
-import psycopg
-
+from benchmarks import scratch_warehouse
 from oee_pipelines.connectors.historian import HistorianConfig, to_rows
 from oee_pipelines.connectors.pi import PiWebApi
 from oee_pipelines.plant_model import PlantModel, TagMapping, load_plant_model
-from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
-from oee_pipelines.warehouse import open_pool, upgrade
+from oee_pipelines.warehouse import open_pool
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
-from oee_pipelines.warehouse.urls import with_database
 from oee_pipelines.warehouse.window import WindowWriter
 from simulator import SimulatedPlant
 from simulator.servers.historian import RecordedHistory, historian_tags
@@ -78,14 +75,7 @@ def main() -> None:
         for k in range(-(-minutes // 60))
     ]
     with ExitStack() as stack:
-        server = settings.database_url or stack.enter_context(
-            embedded_postgres(settings.home / "postgres")
-        )
-        url = with_database(server, DATABASE)
-        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        upgrade(url)
+        url = stack.enter_context(scratch_warehouse(settings, DATABASE))
         spawn = multiprocessing.get_context("spawn")  # no fork of this process's threads
         ours, theirs = spawn.Pipe()
         process = spawn.Process(

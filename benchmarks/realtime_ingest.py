@@ -36,13 +36,11 @@ import paho.mqtt.client as paho
 import psycopg
 from psycopg import sql
 
+from benchmarks import scratch_warehouse
 from oee_pipelines.connectors.sparkplug import DataType, Payload, encode_metric
 from oee_pipelines.plant_model import PlantModel, load_plant_model
-from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
-from oee_pipelines.warehouse import upgrade
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
-from oee_pipelines.warehouse.urls import with_database
 from realtime.config import RealtimeConfig
 from realtime.service import Service, collect_garbage_rarely
 from realtime.sparkplug import SparkplugConfig, SparkplugSource
@@ -373,14 +371,7 @@ def main() -> None:
     """Runs in a scratch database on the OEE_DATABASE_URL server (or the embedded one)."""
     settings = Settings.from_env()
     with ExitStack() as stack:
-        server = settings.database_url or stack.enter_context(
-            embedded_postgres(settings.home / "postgres")
-        )
-        url = with_database(server, DATABASE)
-        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        upgrade(url)
+        url = stack.enter_context(scratch_warehouse(settings, DATABASE))
         plant = load_plant_model(settings.plant_model)
         machines = [m.id for _, _, m in plant.machines()]
         with psycopg.connect(url) as conn:

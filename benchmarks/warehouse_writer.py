@@ -17,22 +17,19 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
-import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from benchmarks import scratch_warehouse
 from oee_pipelines.plant_model import load_plant_model
-from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import (
     Plausibility,
     TelemetryRecord,
     WarehouseWriter,
     open_pool,
-    upgrade,
 )
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
-from oee_pipelines.warehouse.urls import with_database
 
 ROWS = 200_000
 BATCH = 50_000
@@ -56,14 +53,7 @@ def main() -> None:
     (or the embedded one)."""
     settings = Settings.from_env()
     with ExitStack() as stack:
-        server = settings.database_url or stack.enter_context(
-            embedded_postgres(settings.home / "postgres")
-        )
-        url = with_database(server, DATABASE)
-        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-        upgrade(url)
+        url = stack.enter_context(scratch_warehouse(settings, DATABASE))
         with open_pool(url) as pool:
             plant = load_plant_model(settings.plant_model)
             with pool.connection() as conn:
