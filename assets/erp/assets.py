@@ -4,7 +4,8 @@ confirmed back.
 Each sync is one transaction and one `audit.sync_log` row: a failed ERP call (named by system,
 endpoint and HTTP status) leaves the tables as they were. Pulls are incremental from the newest
 change seen (`raw.source_watermark`), or full with `full: true`. Which system owns which
-work-order column, and how MES/ERP conflicts are reported: `assets/erp/sync.py`.
+work-order column, and how MES/ERP conflicts are reported: `assets/erp/sync.py` and
+`oee_pipelines/warehouse/conflicts.py`.
 """
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pydantic import Field
 from assets.erp import confirmations, sync
 from assets.erp.schemas import LABOR, MATERIALS, work_orders
 from oee_pipelines.warehouse import sync_log
+from oee_pipelines.warehouse.conflicts import open_conflicts
 from resources import ClockResource, PlantModelResource, WarehouseResource
 from resources.erp import ErpResource
 
@@ -98,7 +100,7 @@ def erp_production_orders(
         sync.store_work_orders,
     )
     with warehouse.pool.connection() as conn:
-        conflicts = sync.open_conflicts(conn)
+        conflicts = open_conflicts(conn)
     table = "\n".join(f"| {' | '.join(map(str, row))} |" for row in conflicts[:20])
     header = "| work order | column | MES | ERP |\n| --- | --- | --- | --- |\n"
     return MaterializeResult(

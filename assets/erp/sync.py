@@ -6,11 +6,8 @@ Which system owns which work-order column:
   quantity, and its status (`ERP_COLUMNS`). It never writes the recipe, the actual start and
   end, the produced quantity or the priority: those are the MES's, which runs the order.
 - An order the MES has written (`source = 'mes'`) is the MES's: the ERP writes nothing to it.
-  The ERP's plan of every order is kept whole in `curated.erp_production_order`, and `reconcile`
-  compares the two: each column where both systems say something different (product, quantity,
-  planned times, site, line) is a row of `curated.work_order_conflict` with both values,
-  reported, never silently chosen; the row goes away when the systems agree again. The ERP sync
-  reconciles after writing; a sync of the MES should call `reconcile` after writing too.
+  The ERP's plan of every order is kept whole in `curated.erp_production_order`; both syncs
+  reconcile the two after writing (`oee_pipelines/warehouse/conflicts.py`).
 
 A record that cannot be mapped or fails its pandera schema is a dead letter (kept whole, with
 the reason), and the others load.
@@ -32,6 +29,7 @@ from psycopg import Connection
 
 from oee_pipelines.connectors.erp import EntityMapping, MappingError, ODataClient, Plants
 from oee_pipelines.warehouse import DeadLetter
+from oee_pipelines.warehouse.conflicts import reconcile
 from oee_pipelines.warehouse.context import WORK_ORDER, ContextTable, upsert
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
 from oee_pipelines.warehouse.watermarks import advance, watermarks
@@ -77,10 +75,6 @@ LABOR_CONFIRMATION = ContextTable(
 _MES_ORDERS = (
     "SELECT work_order_id FROM curated.work_order WHERE source = 'mes' AND work_order_id = ANY(%s)"
 )
-_OPEN_CONFLICTS = """
-SELECT work_order_id, column_name, mes_value, erp_value FROM curated.work_order_conflict
-ORDER BY work_order_id, column_name
-"""
 
 
 @dataclass
@@ -163,16 +157,6 @@ def store_work_orders(conn: Connection[Any], pulled: Pulled, since: dt.datetime 
     written = upsert(conn, WORK_ORDER, ours, columns=ERP_COLUMNS)
     reconcile(conn)
     return _finish(conn, "production_orders", pulled, since, written)
-
-
-def reconcile(conn: Connection[Any]) -> None:
-    """Compare every order the MES runs with the ERP's plan of it (curated.work_order_conflict)."""
-    conn.execute(query("conflicts.sql"))
-
-
-def open_conflicts(conn: Connection[Any]) -> list[tuple[str, str, str | None, str | None]]:
-    """Every conflict between the MES and the ERP that still stands."""
-    return conn.execute(_OPEN_CONFLICTS).fetchall()
 
 
 @cache

@@ -19,9 +19,9 @@ import pandera.pandas as pa
 from psycopg import Connection
 from psycopg.rows import dict_row
 
-from assets.erp.sync import reconcile
 from assets.mes import schemas
 from oee_pipelines.connectors.mes import ENTITIES, SYSTEM, MesChanges
+from oee_pipelines.warehouse.conflicts import reconcile
 from oee_pipelines.warehouse.context import (
     RECIPE,
     SHIFT_ASSIGNMENT,
