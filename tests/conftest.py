@@ -19,6 +19,7 @@ from oee_pipelines.plant_model import PlantModel, load_plant_model
 from oee_pipelines.services import embedded_postgres
 from oee_pipelines.settings import PROJECT_DIR
 from oee_pipelines.warehouse import open_pool, upgrade
+from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from oee_pipelines.warehouse.urls import database_name, libpq_url, with_database
 from tests.support.database import close_to_connections, create_database, drop_database
 
@@ -78,6 +79,15 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
             conn.execute("INSERT INTO curated.site VALUES ('S1', 'Site', 'UTC')")
             conn.execute("INSERT INTO curated.line VALUES ('L1', 'S1', 'Line')")
             conn.execute("INSERT INTO curated.machine VALUES ('M1', 'L1', 'S1', 'Machine', 2.0)")
+        yield pool
+
+
+@pytest.fixture
+def warehouse(database_url: str, plant: PlantModel) -> Iterator[ConnectionPool]:
+    """A pool onto this test's warehouse holding the whole plant model."""
+    with open_pool(database_url) as pool:
+        with pool.connection() as conn:
+            upsert_hierarchy(conn, plant)
         yield pool
 
 

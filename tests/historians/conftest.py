@@ -11,13 +11,10 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-from psycopg_pool import ConnectionPool
 
 from oee_pipelines.connectors.historian import HistorianConfig, load_historians
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.settings import PROJECT_DIR
-from oee_pipelines.warehouse import open_pool
-from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from resources import ClockResource
 from simulator import SimulatedPlant
 from simulator.servers._http import JsonServer
@@ -32,15 +29,6 @@ HISTORIANS_PATH = PROJECT_DIR / "config" / "historians.yaml"
 @pytest.fixture(scope="session")
 def historians() -> dict[str, HistorianConfig]:
     return load_historians(HISTORIANS_PATH)
-
-
-@pytest.fixture
-def warehouse(database_url: str, plant: PlantModel) -> Iterator[ConnectionPool]:
-    """A pool onto this test's warehouse holding the whole plant model."""
-    with open_pool(database_url) as pool:
-        with pool.connection() as conn:
-            upsert_hierarchy(conn, plant)
-        yield pool
 
 
 @pytest.fixture(scope="session")

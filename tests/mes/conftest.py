@@ -10,13 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 from dagster import AssetsDefinition, ExecuteInProcessResult, materialize
-from psycopg_pool import ConnectionPool
 
 from assets.mes.assets import mes_sync
 from oee_pipelines.connectors.mes import MesChanges
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.warehouse import open_pool
-from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from resources import PlantModelResource, WarehouseResource
 from resources.mes import MesResource
 from simulator.servers._http import Credentials, HttpServer
@@ -38,15 +35,6 @@ _TABLES = {
     "shift_assignment": "SELECT site_id, line_id, shift_start, operator_ids"
     " FROM curated.shift_assignment",
 }
-
-
-@pytest.fixture
-def warehouse(database_url: str, plant: PlantModel) -> Iterator[ConnectionPool]:
-    """A pool onto this test's warehouse holding the whole plant model."""
-    with open_pool(database_url) as pool:
-        with pool.connection() as conn:
-            upsert_hierarchy(conn, plant)
-        yield pool
 
 
 @pytest.fixture
