@@ -14,7 +14,6 @@ from resources import ClockResource, PlantModelResource, WarehouseResource
 from resources.erp import ErpResource
 from simulator.servers._http import Credentials
 from simulator.servers.erp import PREFIX, SimulatedErp
-from tests.historians.conftest import warehouse  # noqa: F401 - the plant in a warehouse
 from tests.support.pipeline import PLANT_MODEL_PATH, SEED
 
 NOW = dt.datetime(2026, 11, 23, 6, 10, tzinfo=dt.UTC)
