@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,7 +185,7 @@ def _load(
         with ColumnarLoad(
             conn, target, SOURCE, window, {"file": name, "file_hash": digest}
         ) as load:
-            for part in table.frame.iter_slices(SLICE_ROWS):
+            for part in _slices_in_key_order(table):
                 validating -= time.perf_counter()
                 checked = validator.check(part)
                 validating += time.perf_counter()
@@ -225,6 +226,19 @@ def _load(
         None,
         table.notes,
     )
+
+
+def _slices_in_key_order(table: Table) -> Iterator[pl.DataFrame]:
+    """The table in slices of SLICE_ROWS, ordered by the key's columns before its timestamp
+    (a stable sort: rows of one key keep their order in the file), so that the rows of each day
+    reach the warehouse in key order and its index is built from sorted rows, in about half
+    the time."""
+    template = table.template
+    key = [name for name in template.key if template.column(name).kind != "timestamp"]
+    frame = table.frame.rechunk()  # gathers from one chunk are several times faster
+    order = frame.select(pl.arg_sort_by(key, maintain_order=True)).to_series()
+    for start in range(0, len(order), SLICE_ROWS):
+        yield frame.select(pl.all().gather(order.slice(start, SLICE_ROWS)))
 
 
 def _columnar_frame(

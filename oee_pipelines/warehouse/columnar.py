@@ -6,9 +6,9 @@ bounds (`Plausibility.window()`, `records.MAX_KEY_LENGTH`, the vocabulary), so a
 refuses is a row the writer would refuse: a rejected row goes to `raw.dead_letter` with its
 reason and is handed back, with the caller's own extra columns (a row number), for reporting.
 
-The accepted rows are copied in binary, one COPY per UTC day (the telemetry partition they land
-in; partitions are created for exactly those days: a day without one is copied into a table
-of its own that is indexed and attached once loaded), inside a savepoint, by a thread that owns
+The accepted rows are copied in binary, sorted by the key, one COPY per UTC day (the telemetry
+partition they land in; partitions are created for exactly those days: a day without one is
+copied into a table of its own that is indexed and attached once loaded), inside a savepoint, by a thread that owns
 the connection while the caller checks the next slice of a large frame (`ColumnarLoad`). When
 a key is already there (a re-import, a correction) or twice in the frame, the copies are
 undone and the rows are staged and merged on the key instead, the last row of a key winning
@@ -196,7 +196,7 @@ class ColumnarLoad:
             self._accepted.append(rows)
             day = rows[target.instants[0]].dt.date().alias("_day")
             parts = [
-                (key[0], _binary(part, target))
+                (key[0], _binary(part.sort(target.key, maintain_order=True), target))
                 for key, part in rows.with_columns(day).group_by("_day", maintain_order=True)
             ]
             _log.debug("%d rows checked in %.3f s", len(frame), time.perf_counter() - started)
@@ -245,6 +245,9 @@ class ColumnarLoad:
                 started = time.perf_counter()
                 if self._fresh:
                     self._conn.execute("SET LOCAL maintenance_work_mem = '128MB'")
+                    # Rows sorted by the key make one backend's sort a single pass; parallel
+                    # workers would each sort a part of the table and merge, for more CPU.
+                    self._conn.execute("SET LOCAL max_parallel_maintenance_workers = 0")
                 for day in sorted(self._fresh):
                     self._conn.execute("SELECT curated.attach_telemetry_day(%s)", (day,))
                 _log.debug(
