@@ -142,8 +142,7 @@ class Validator:
         commas = {
             column.name
             for column in cells
-            if column.kind in _NUMERIC
-            and frame[column.name].str.contains(",", literal=True).any()
+            if column.kind in _NUMERIC and frame[column.name].str.contains(",", literal=True).any()
         }
         frame = frame.with_columns(
             *_places(template.names, plant),

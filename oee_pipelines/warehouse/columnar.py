@@ -8,11 +8,11 @@ reason and is handed back, with the caller's own extra columns (a row number), f
 
 The accepted rows are copied in binary, sorted by the key, one COPY per UTC day (the telemetry
 partition they land in; partitions are created for exactly those days: a day without one is
-copied into a table of its own that is indexed and attached once loaded), inside a savepoint, by a thread that owns
-the connection while the caller checks the next slice of a large frame (`ColumnarLoad`). When
-a key is already there (a re-import, a correction) or twice in the frame, the copies are
-undone and the rows are staged and merged on the key instead, the last row of a key winning
-and unchanged rows left alone. The frame is one transaction, the caller's.
+copied into a table of its own that is indexed and attached once loaded), inside a savepoint,
+by a thread that owns the connection while the caller checks the next slice of a large frame
+(`ColumnarLoad`). When a key is already there (a re-import, a correction) or twice in the
+frame, the copies are undone and the rows are staged and merged on the key instead, the last
+row of a key winning and unchanged rows left alone. The frame is one transaction, the caller's.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
@@ -241,7 +241,9 @@ class ColumnarLoad:
                     for day, data in parts:
                         table = self._table_of(day)
                         self._written += _copy(self._conn, table, self._target.columns, data)
-                    _log.debug("%d days copied in %.3f s", len(parts), time.perf_counter() - started)
+                    _log.debug(
+                        "%d days copied in %.3f s", len(parts), time.perf_counter() - started
+                    )
                 started = time.perf_counter()
                 if self._fresh:
                     self._conn.execute("SET LOCAL maintenance_work_mem = '128MB'")
@@ -251,7 +253,9 @@ class ColumnarLoad:
                 for day in sorted(self._fresh):
                     self._conn.execute("SELECT curated.attach_telemetry_day(%s)", (day,))
                 _log.debug(
-                    "%d new days attached in %.3f s", len(self._fresh), time.perf_counter() - started
+                    "%d new days attached in %.3f s",
+                    len(self._fresh),
+                    time.perf_counter() - started,
                 )
         except UniqueViolation:
             self._clash, self._written, self._fresh = True, 0, {}
