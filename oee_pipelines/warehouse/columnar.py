@@ -23,6 +23,7 @@ import queue
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,7 +157,7 @@ class ColumnarLoad:
         self._source = source
         self._window = window
         self._context = context or {}
-        self._slices: queue.Queue[list[tuple[dt.date, bytes]] | None] = queue.Queue(maxsize=2)
+        self._slices: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=2)
         self._thread = threading.Thread(target=self._copy_slices, name="columnar-copy")
         self._accepted: list[pl.DataFrame] = []
         self._rejected: list[pl.DataFrame] = []
@@ -192,15 +193,10 @@ class ColumnarLoad:
         rejected = checked.filter(pl.col(REASON).is_not_null())
         self._rejected.append(rejected.select(*target.fields, *extra, FIELD, REASON))
         self._received += len(frame)
+        _log.debug("%d rows checked in %.3f s", len(frame), time.perf_counter() - started)
         if len(rows):
             self._accepted.append(rows)
-            day = rows[target.instants[0]].dt.date().alias("_day")
-            parts = [
-                (key[0], _binary(part.sort(target.key, maintain_order=True), target))
-                for key, part in rows.with_columns(day).group_by("_day", maintain_order=True)
-            ]
-            _log.debug("%d rows checked in %.3f s", len(frame), time.perf_counter() - started)
-            self._slices.put(parts)
+            self._slices.put(rows)
 
     def __exit__(self, *error: object) -> None:
         self._slices.put(None)
@@ -233,17 +229,13 @@ class ColumnarLoad:
         """The copy thread: one COPY per day of each slice, then the new days attached, in one
         savepoint; after a clashing key or a failure it only drains the queue, so that `add`
         never waits for ever."""
-        slices = iter(self._slices.get, None)
+        slices = self._queued()
         try:
             with self._conn.transaction():
-                for parts in slices:
+                for rows in slices:
                     started = time.perf_counter()
-                    for day, data in parts:
-                        table = self._table_of(day)
-                        self._written += _copy(self._conn, table, self._target.columns, data)
-                    _log.debug(
-                        "%d days copied in %.3f s", len(parts), time.perf_counter() - started
-                    )
+                    self._copy_days(rows)
+                    _log.debug("%d rows copied in %.3f s", len(rows), time.perf_counter() - started)
                 started = time.perf_counter()
                 if self._fresh:
                     self._conn.execute("SET LOCAL maintenance_work_mem = '128MB'")
@@ -263,6 +255,20 @@ class ColumnarLoad:
             self._failure = failure
         for _ in slices:  # what is left after a failure (nothing once the end was read)
             pass
+
+    def _queued(self) -> Iterator[pl.DataFrame]:
+        """The slices `add` queues, until the end (None; a frame cannot be compared to it)."""
+        while (rows := self._slices.get()) is not None:
+            yield rows
+
+    def _copy_days(self, rows: pl.DataFrame) -> None:
+        """One COPY per day of the rows, each day's rows sorted by the key (encoded here, in the
+        copy thread, while the caller checks the next slice)."""
+        target = self._target
+        day = rows[target.instants[0]].dt.date().alias("_day")
+        for (key,), part in rows.with_columns(day).group_by("_day", maintain_order=True):
+            data = _binary(part.sort(target.key, maintain_order=True), target)
+            self._written += _copy(self._conn, self._table_of(key), target.columns, data)
 
     def _table_of(self, day: dt.date) -> sql.Identifier:
         """Where a day's rows are copied: a day without a telemetry partition gets a table of
