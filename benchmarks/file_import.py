@@ -5,18 +5,30 @@ times of the site's timezone, references, duplicates), checks plausibility and w
 into curated.telemetry with one COPY per UTC day, recording import_file and sync_log rows. The
 baseline is PostgreSQL's own CSV COPY of the same file into a plain table with the file's
 columns (typed, no key), on the same server in the same run.
+
+`--breakdown` also prints, for both, the CPU seconds of this process and of the database
+server's backends, and logs the import's phases (oee_pipelines.imports and
+oee_pipelines.warehouse.columnar at debug level) to stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
+import logging
+import resource
+import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import TypeVar
 
 import polars as pl
+import psutil
+from psycopg_pool import ConnectionPool
 
 from benchmarks import scratch_warehouse
 from oee_pipelines.imports import import_file
@@ -29,6 +41,7 @@ ROWS = 1_000_000
 TAGS = ("temperature", "pressure", "vibration", "current", "speed")
 STEP_S = 10
 DATABASE = "oee_benchmark_file_import"
+T = TypeVar("T")
 START = dt.datetime(2026, 11, 2)
 """Local time of the Berlin site (no DST change in the window)."""
 _BASELINE_TABLE = """
@@ -39,9 +52,9 @@ CREATE TABLE raw.file_baseline (
 """
 
 
-def _write_csv(path: Path, machines: list[tuple[str, str, str]]) -> None:
-    """ROWS readings: every machine of the Berlin site, every tag, one per STEP_S seconds."""
-    per_series = ROWS // (len(machines) * len(TAGS))
+def _write_csv(path: Path, machines: list[tuple[str, str, str]], rows: int) -> None:
+    """`rows` readings: every machine of the Berlin site, every tag, one per STEP_S seconds."""
+    per_series = rows // (len(machines) * len(TAGS))
     series = pl.DataFrame(
         [(s, li, m, tag) for s, li, m in machines for tag in TAGS],
         schema=["site", "line", "machine", "tag"],
@@ -63,8 +76,62 @@ def _write_csv(path: Path, machines: list[tuple[str, str, str]]) -> None:
     frame.write_csv(path)
 
 
+@contextmanager
+def _cpu(pool: ConnectionPool, figures: dict[str, float]) -> Iterator[None]:
+    """CPU seconds the block costs this process (every thread) and the server's backends of
+    this database (a backend that exits meanwhile is not counted; none does here)."""
+
+    def backends() -> dict[int, float]:
+        with pool.connection() as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            ).fetchall()
+        seconds = {}
+        for (pid,) in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:  # gone, or the server runs elsewhere
+                continue
+            seconds[pid] = times.user + times.system
+        return seconds
+
+    def client() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    server_before, client_before = backends(), client()
+    yield
+    client_after, server_after = client(), backends()
+    figures["client_cpu_s"] = round(client_after - client_before, 3)
+    figures["server_cpu_s"] = round(
+        sum(after - server_before.get(pid, 0.0) for pid, after in server_after.items()), 3
+    )
+
+
+def _timed(
+    pool: ConnectionPool, breakdown: bool, run: Callable[[], T]
+) -> tuple[T, float, dict[str, float]]:
+    """What `run` returns, its wall seconds, and with --breakdown its CPU figures."""
+    figures: dict[str, float] = {}
+    with _cpu(pool, figures) if breakdown else ExitStack():
+        started = time.perf_counter()
+        result = run()
+        seconds = time.perf_counter() - started
+    return result, seconds, figures
+
+
 def main() -> None:
     """Runs in a scratch database on the OEE_DATABASE_URL server (or the embedded one)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=ROWS, help=f"Rows (default {ROWS:,}).")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="Print CPU figures and log the phases."
+    )
+    arguments = parser.parse_args()
+    if arguments.breakdown:
+        logging.basicConfig(stream=sys.stderr, format="%(relativeCreated)8.0f ms %(message)s")
+        for name in ("oee_pipelines.imports", "oee_pipelines.warehouse.columnar"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
     settings = Settings.from_env()
     with ExitStack() as stack:
         url = stack.enter_context(scratch_warehouse(settings, DATABASE))
@@ -76,20 +143,23 @@ def main() -> None:
                 upsert_hierarchy(conn, plant)
                 conn.execute(_BASELINE_TABLE)
             berlin = [(s.id, li.id, m.id) for s, li, m in plant.machines() if s.id == "BER"]
-            _write_csv(path, berlin)
+            _write_csv(path, berlin, arguments.rows)
             size = path.stat().st_size
 
-            started = time.perf_counter()
-            baseline_copy = "COPY raw.file_baseline FROM STDIN (FORMAT CSV, HEADER)"
-            with pool.connection() as conn, conn.cursor().copy(baseline_copy) as copy:
-                copy.write(path.read_bytes())
-            baseline = time.perf_counter() - started
+            def copy() -> None:
+                baseline_copy = "COPY raw.file_baseline FROM STDIN (FORMAT CSV, HEADER)"
+                with pool.connection() as conn, conn.cursor().copy(baseline_copy) as copy:
+                    copy.write(path.read_bytes())
+
+            _, baseline, baseline_cpu = _timed(pool, arguments.breakdown, copy)
 
             # The data is a fixed past window: "now" is pinned just after it.
             plausibility = Plausibility(now=lambda: dt.datetime(2026, 11, 10, tzinfo=dt.UTC))
-            started = time.perf_counter()
-            report = import_file(pool, path.name, path.read_bytes(), plausibility=plausibility)
-            seconds = time.perf_counter() - started
+            report, seconds, import_cpu = _timed(
+                pool,
+                arguments.breakdown,
+                lambda: import_file(pool, path.name, path.read_bytes(), plausibility=plausibility),
+            )
     print(
         json.dumps(
             {
@@ -99,6 +169,7 @@ def main() -> None:
                 "baseline": {
                     "name": "CSV COPY of the same file into a plain typed table",
                     "value": round(baseline, 3),
+                    **baseline_cpu,
                 },
                 "ratio": round(seconds / baseline, 3),
                 "params": {
@@ -108,6 +179,7 @@ def main() -> None:
                     "rejected": len(report.rejects),
                     "bytes": size,
                     "table": "curated.telemetry",
+                    **import_cpu,
                 },
             }
         )

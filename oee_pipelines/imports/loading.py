@@ -11,6 +11,9 @@ exactly what an import would say.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,8 @@ from oee_pipelines.warehouse.columnar import (
 )
 from oee_pipelines.warehouse.context import DOWNTIME_EVENT, WORK_ORDER, upsert
 from oee_pipelines.warehouse.records import Plausibility, Window
+
+_log = logging.getLogger(__name__)
 
 SOURCE = "files"
 SLICE_ROWS = 200_000
@@ -139,6 +144,7 @@ class _Options:
 def _import(pool: ConnectionPool, name: str, data: bytes, options: _Options) -> ImportReport:
     digest = content_hash(data)
     with pool.connection() as conn:
+        started = time.perf_counter()
         try:
             table = read_table(name, data, options.template, options.max_bytes)
         except Refused as refused:
@@ -147,13 +153,16 @@ def _import(pool: ConnectionPool, name: str, data: bytes, options: _Options) -> 
                 with conn.transaction():
                     _store_report(conn, report)
             return report
+        _log.debug("%s: read in %.3f s", name, time.perf_counter() - started)
         with conn.transaction():
             validator = Validator(table, Plant.load(conn), options.site)
             window = options.plausibility.window()
             report = _load(conn, name, digest, table, validator, window)
             _store_report(conn, report)
+            started = time.perf_counter()
             if options.dry_run:
                 raise Rollback()
+        _log.debug("%s: transaction ended in %.3f s", name, time.perf_counter() - started)
     return report
 
 
@@ -171,15 +180,24 @@ def _load(
     rejects = [pl.DataFrame(schema=REJECT_SCHEMA)]
     if template.name in _COLUMNAR:
         target, columns = _COLUMNAR[template.name]
-        loaded = 0
+        loaded, validating = 0, 0.0
+        started = time.perf_counter()
         with ColumnarLoad(
             conn, target, SOURCE, window, {"file": name, "file_hash": digest}
         ) as load:
-            for part in table.frame.iter_slices(SLICE_ROWS):
+            for part in _slices_in_key_order(table):
+                validating -= time.perf_counter()
                 checked = validator.check(part)
+                validating += time.perf_counter()
                 rejects.append(checked.rejects)
                 loaded += len(checked.accepted)
                 load.add(_columnar_frame(checked.accepted, target, columns))
+        _log.debug(
+            "%s: validated in %.3f s, loaded in %.3f s in all",
+            name,
+            validating,
+            time.perf_counter() - started,
+        )
         result = load.result()
         written = result.written
         loaded -= len(result.rejected)
@@ -208,6 +226,19 @@ def _load(
         None,
         table.notes,
     )
+
+
+def _slices_in_key_order(table: Table) -> Iterator[pl.DataFrame]:
+    """The table in slices of SLICE_ROWS, ordered by the key's columns before its timestamp
+    (a stable sort: rows of one key keep their order in the file), so that the rows of each day
+    reach the warehouse in key order and its index is built from sorted rows, in about half
+    the time."""
+    template = table.template
+    key = [name for name in template.key if template.column(name).kind != "timestamp"]
+    frame = table.frame.rechunk()  # gathers from one chunk are several times faster
+    order = frame.select(pl.arg_sort_by(key, maintain_order=True)).to_series()
+    for start in range(0, len(order), SLICE_ROWS):
+        yield frame.select(pl.all().gather(order.slice(start, SLICE_ROWS)))
 
 
 def _columnar_frame(

@@ -39,6 +39,7 @@ _DTYPES: dict[str, pl.DataType] = {
     "integer": pl.Int64(),
 }
 _KEYS = frozenset({"site", "line", "machine", "tag", "work_order"})
+_NUMERIC = ("number", "count", "integer")
 # Most specific first: polars parses an exact format without fractions several times faster.
 _NAIVE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -137,15 +138,17 @@ class Validator:
         template, plant = self._template, self._plant
         if self._default_site:
             frame = frame.with_columns(pl.col("site").fill_null(pl.lit(self._default_site)))
+        cells = [column for column in template.columns if column.kind != "timestamp"]
+        commas = {
+            column.name
+            for column in cells
+            if column.kind in _NUMERIC and frame[column.name].str.contains(",", literal=True).any()
+        }
         frame = frame.with_columns(
-            _zone(plant),
-            *(
-                expression
-                for column in template.columns
-                if column.kind != "timestamp"
-                for expression in _typed(column)
-            ),
+            *_places(template.names, plant),
+            *(_value_of(column, column.name in commas) for column in cells),
         )
+        frame = frame.with_columns(expression for column in cells for expression in _typed(column))
         frame = frame.with_columns(*_references(template.names, plant))
         for column in template.columns:
             if column.kind == "timestamp":
@@ -177,9 +180,13 @@ class Validator:
         compared by their 64-bit hash (a false match: about one in 10^7 for a million rows)."""
         values = [pl.col(_value(name)) for name in key]
         complete = pl.all_horizontal(v.is_not_null() for v in values)
-        frame = frame.with_columns(
-            pl.when(complete).then(pl.struct(values).hash()).alias("_key")
-        ).with_columns(pl.col(ROW).cast(pl.Int64).first().over("_key").alias("_here"))
+        hashed = frame.select(values).hash_rows()
+        frame = frame.with_columns(pl.when(complete).then(pl.lit(hashed)).alias("_key"))
+        keys = frame.select("_key", pl.col(ROW).cast(pl.Int64).alias("_first")).drop_nulls()
+        if pl.concat([self._seen["_key"], keys["_key"]]).n_unique() == len(self._seen) + len(keys):
+            self._seen = pl.concat([self._seen, keys])  # no key twice: the common case, cheap
+            return frame.drop("_key")
+        frame = frame.with_columns(pl.col(ROW).cast(pl.Int64).first().over("_key").alias("_here"))
         frame = frame.join(self._seen, on="_key", how="left", maintain_order="left")
         known = pl.col("_key").is_not_null()
         new = frame.filter(known & pl.col("_first").is_null() & (pl.col("_here") == pl.col(ROW)))
@@ -265,16 +272,29 @@ def _shown(name: str) -> pl.Expr:
     return pl.format("'{}'", pl.col(name).str.slice(0, 100))
 
 
+def _value_of(column: Column, decimal_commas: bool) -> pl.Expr:
+    """The column's cells typed, numbers as floats (a comma is a decimal point where there is
+    no point, looked for only when the slice has one); timestamps wait for the site's
+    timezone."""
+    raw = pl.col(column.name)
+    value = raw
+    if column.kind in _NUMERIC:
+        if decimal_commas:
+            decimal_comma = ~raw.str.contains(".", literal=True)
+            value = pl.when(decimal_comma).then(raw.str.replace(",", ".", literal=True))
+            value = value.otherwise(raw)
+        value = value.cast(pl.Float64, strict=False)
+    elif column.kind == "choice":
+        value = raw.str.to_lowercase().replace(QUALITY_CODES if column.name == "quality" else {})
+    return value.alias(_value(column.name))
+
+
 def _typed(column: Column) -> list[pl.Expr]:
-    """The column typed, and its problem; timestamps wait for the site's timezone."""
+    """The problems of the column's typed cells; counts and integers made whole."""
     name, raw = column.name, pl.col(column.name)
     checks: list[tuple[pl.Expr, str, pl.Expr]] = []
-    value: pl.Expr = raw
-    if column.kind in ("number", "count", "integer"):
-        decimal_comma = raw.str.contains(",", literal=True) & ~raw.str.contains(".", literal=True)
-        value = (
-            pl.when(decimal_comma).then(raw.str.replace(",", ".", literal=True)).otherwise(raw)
-        ).cast(pl.Float64, strict=False)
+    value = pl.col(_value(name))
+    if column.kind in _NUMERIC:
         checks.append(
             (
                 raw.is_not_null() & value.is_null(),
@@ -290,7 +310,6 @@ def _typed(column: Column) -> list[pl.Expr]:
                     pl.format("{} is not a whole number", _shown(name)),
                 )
             )
-        if column.kind != "number":
             checks.append(
                 (
                     value.abs() > _BIGINT_MAX,
@@ -303,8 +322,6 @@ def _typed(column: Column) -> list[pl.Expr]:
                 .then(value)
                 .cast(pl.Int64, strict=False)
             )
-    elif column.kind == "choice":
-        value = raw.str.to_lowercase().replace(QUALITY_CODES if name == "quality" else {})
     elif name in _KEYS:
         checks.append(
             (
@@ -323,18 +340,20 @@ def _typed(column: Column) -> list[pl.Expr]:
     return [value.alias(_value(name)), *_problem(name, checks)]
 
 
-def _zone(plant: Plant) -> pl.Expr:
-    return (
-        pl.col("site")
-        .replace_strict(plant.timezones, default=None, return_dtype=pl.String)
-        .alias("_zone")
+def _places(names: tuple[str, ...], plant: Plant) -> list[pl.Expr]:
+    """The timezone of each row's site, and the site of its line (looked up once)."""
+    zone = pl.col("site").replace_strict(plant.timezones, default=None, return_dtype=pl.String)
+    if "line" not in names:
+        return [zone.alias("_zone")]
+    line_site = pl.col("line").replace_strict(
+        plant.line_sites, default=None, return_dtype=pl.String
     )
+    return [zone.alias("_zone"), line_site.alias("_line_site")]
 
 
 def _references(names: tuple[str, ...], plant: Plant) -> list[pl.Expr]:
     """Unknown sites, lines not of their site, machines not on their line: unknown_reference."""
-    site, line = pl.col("site"), pl.col("line")
-    line_site = line.replace_strict(plant.line_sites, default=None, return_dtype=pl.String)
+    site, line, line_site = pl.col("site"), pl.col("line"), pl.col("_line_site")
     updated: list[pl.Expr] = []
 
     def refer(name: str, failed: pl.Expr, text: pl.Expr) -> None:

@@ -152,3 +152,30 @@ def test_a_key_twice_on_a_new_day_is_merged_last_row_winning(pool, query):
     )
     assert ColumnarWriter(pool, PLAUSIBLE).write(TELEMETRY, frame, "test").written == 1
     assert query("SELECT value FROM curated.telemetry") == [(2.0,)]
+
+
+def test_every_field_arrives_as_given(pool, query):
+    """The binary COPY: text as written (non-ASCII, empty), nulls, microseconds, extreme
+    numbers and counts beyond 32 bits."""
+    day = dt.datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=UTC)
+    writer = ColumnarWriter(pool, PLAUSIBLE)
+    frame = _telemetry(
+        ("M1", "Öltemperatur °C", day, -1.5e-300, "ein Text", "", "uncertain", 1),
+        ("M1", "t", day, None, None, None, "bad", 2),
+    )
+    assert writer.write(TELEMETRY, frame, "test").written == 2
+    assert query(
+        "SELECT tag, ts, value, value_text, unit, quality FROM curated.telemetry ORDER BY tag"
+    ) == [
+        ("t", day, None, None, None, "bad"),
+        ("Öltemperatur °C", day, -1.5e-300, "ein Text", "", "uncertain"),
+    ]
+    counts = pl.DataFrame(
+        [("M1", day, day + dt.timedelta(microseconds=1), 2**40, 0)],
+        schema=["machine_id", "start_ts", "end_ts", "good_count", "reject_count"],
+        orient="row",
+    )
+    assert writer.write(PRODUCTION_COUNT, counts, "test").written == 1
+    assert query("SELECT start_ts, end_ts, good_count FROM curated.production_count") == [
+        (day, day + dt.timedelta(microseconds=1), 2**40)
+    ]
