@@ -1,8 +1,12 @@
 """What the historian backfills (PI Web API, AVEVA Historian) share: each UTC day of the run's
-window read from the historian, mapped to rows by the shared signal logic, and replaced whole.
+window read from the historian, mapped to rows, and replaced whole.
 
 A day is one transaction: the source's rows of that day are deleted and rewritten, so re-running
-a day replaces exactly that day's rows. Where another source already holds the day's data it
+a day replaces exactly that day's rows. Plain telemetry goes page by page, as columns, through
+the columnar writer (`warehouse.columnar`: the writer's checks as column expressions, COPY per
+day); the state and counter tags' readings through the signal logic of realtime ingest. A thread
+reads the next page while one is written, so the historian's server, this process and the
+database work at once. Where another source already holds the day's data it
 wins and the historian fills the gaps (`oee_pipelines.warehouse.window`); what was dropped is the
 run's `overlap_*` metadata. A day the historian fails on fails alone: the other days of the run
 are written and reported materialized, the run fails naming the failed days and their errors,
@@ -11,8 +15,12 @@ and re-running those days completes them.
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Self
 
+import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
@@ -30,14 +38,24 @@ from dagster._core.storage.tags import (
 
 from assets.ingest import ingest, source_specs
 from assets.partitions import HISTORIAN_BACKFILL_POLICY, HISTORIAN_DAYS
-from oee_pipelines.connectors.historian import HistorianConfig, Sample, to_rows
+from oee_pipelines.connectors.historian import (
+    READINGS,
+    HistorianConfig,
+    samples,
+    telemetry,
+    telemetry_of,
+    to_rows,
+)
 from oee_pipelines.errors import SourceError
+from oee_pipelines.warehouse import WriteResult
+from oee_pipelines.warehouse.columnar import TELEMETRY, ColumnarLoad
+from oee_pipelines.warehouse.records import Plausibility, Window
 from oee_pipelines.warehouse.window import WindowWriter
 from resources import ClockResource, WarehouseResource
 from resources.historian import HistorianResource
 
-Read = Callable[[Sequence[str], dt.datetime, dt.datetime], dict[str, list[Sample]]]
-"""A historian client's read: tags and a window in, each tag's samples out."""
+Read = Callable[[Sequence[str], dt.datetime, dt.datetime], Iterator[pl.DataFrame]]
+"""A historian client's read: tags and a window in, `READINGS` pages out."""
 _DAY = dt.timedelta(days=1)
 
 
@@ -63,7 +81,7 @@ def tag_history_asset(source: str, description: str) -> AssetsDefinition:
         config = historian.historian(source)
         with historian.client(config) as client:
             yield from backfill_days(
-                context, resources.warehouse, resources.clock, source, config, client.recorded
+                context, resources.warehouse, resources.clock, source, config, client.pages
             )
 
     return tag_history
@@ -87,27 +105,26 @@ def backfill_days(
         day += _DAY
     if not days:
         raise Failure(f"{source}: the window {window.start} - {window.end} is in the future")
-    tags = list(config.bindings())
     writer = WindowWriter(warehouse.pool)
+    plausible = Plausibility(now=clock.now)
     overlap: Counter[str] = Counter()
     done, failed = [], []
-    with ingest(context, warehouse, source, writer=writer) as batch:
+    with (
+        ingest(context, warehouse, source, writer=writer) as batch,
+        ReadAhead(read, list(config.bindings()), days) as pages,
+    ):
         for start, end in days:
             try:
-                rows = to_rows(source, config, read(tags, start, end), start, end)
+                replaced = replace_window(
+                    writer, source, config, pages.window(), start, end, plausible.window()
+                )
             except SourceError as error:
                 context.log.error(f"{source} {start.date()}: {error}")
                 failed.append(f"{start.date()}: {error}")
                 continue
-            with writer.replacing(source, start, end) as replacement:
-                telemetry, states, counts, dropped = replacement.without_overlap(
-                    rows.telemetry, rows.states, rows.counts
-                )
-                batch.telemetry(telemetry)
-                batch.machine_states(states)
-                batch.production_counts(counts)
-                replacement.dead_letters(rows.dead_letters)
-            overlap.update(dropped)
+            for entity, result in replaced.results.items():
+                batch.written(entity, result)
+            overlap.update(replaced.overlap)
             done.append(start)
         if failed:
             for start in done:
@@ -125,6 +142,107 @@ def backfill_days(
         **{f"overlap_{entity}": count for entity, count in sorted(overlap.items())},
         overlap_rule="other sources win; the historian fills their gaps",
     )
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What replacing one window wrote per table, and what the overlap rule dropped."""
+
+    results: dict[str, WriteResult]
+    overlap: dict[str, int]
+
+
+def replace_window(
+    writer: WindowWriter,
+    source: str,
+    config: HistorianConfig,
+    pages: Iterable[pl.DataFrame],
+    start: dt.datetime,
+    end: dt.datetime,
+    plausible: Window,
+) -> Replaced:
+    """Replace the source's rows of [start, end) with the window's `READINGS` pages, or leave
+    them as they were when reading fails (the read's `SourceError` is raised).
+
+    Plain telemetry is loaded page by page as it arrives; the signal tags' readings wait for the
+    window's last page and go through the signal logic (`to_rows`), their rows too."""
+    signal_tags = config.signal_tags()
+    signal_pages = [READINGS.to_frame()]
+    overlap: Counter[str] = Counter()
+    with writer.replacing(source, start, end) as replacement:
+        taken = replacement.others_telemetry()
+
+        def gaps(rows: pl.DataFrame) -> pl.DataFrame:
+            """The overlap rule: another source's reading at the same key wins."""
+            if taken.is_empty():
+                return rows
+            kept = rows.join(taken, on=["machine_id", "tag", "ts"], how="anti")
+            overlap["telemetry"] += len(rows) - len(kept)
+            return kept
+
+        context = {"window": f"{start.isoformat()} - {end.isoformat()}"}
+        with ColumnarLoad(replacement.conn, TELEMETRY, source, plausible, context) as load:
+            for page in pages:
+                signal_pages.append(page.filter(pl.col("tag").is_in(signal_tags)))
+                load.add(gaps(telemetry(config, page, start, end)))
+            rows = to_rows(source, config, samples(pl.concat(signal_pages)), start, end)
+            load.add(gaps(telemetry_of(rows.telemetry)))
+        loaded = load.result()
+        states, counts, dropped = replacement.without_overlap(rows.states, rows.counts)
+        overlap.update(dropped)
+        results = {
+            "telemetry": WriteResult(loaded.received, loaded.written, len(loaded.rejected)),
+            "machine_state": writer.write_machine_states(states, source),
+            "production_count": writer.write_production_counts(counts, source),
+        }
+        replacement.dead_letters(rows.dead_letters)
+    return Replaced(results, dict(overlap))
+
+
+class ReadAhead:
+    """The pages of consecutive windows, read by a thread of its own one page ahead of the
+    writing (and into the next window while one is committed); a window's `SourceError` is
+    raised by its pages, and the next window is read on."""
+
+    def __init__(
+        self, read: Read, tags: Sequence[str], windows: Sequence[tuple[dt.datetime, dt.datetime]]
+    ) -> None:
+        self._events = self._read(read, tags, windows)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="historian-read")
+        self._next: Future[pl.DataFrame | SourceError | None] = self._thread.submit(
+            next, self._events, None
+        )
+
+    @staticmethod
+    def _read(
+        read: Read, tags: Sequence[str], windows: Sequence[tuple[dt.datetime, dt.datetime]]
+    ) -> Generator[pl.DataFrame | SourceError | None, None, None]:
+        """Each window's pages, then None (or its error)."""
+        for start, end in windows:
+            try:
+                yield from read(tags, start, end)
+            except SourceError as error:
+                yield error
+                continue
+            yield None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.shutdown(wait=True)  # the page being read, if the writing stopped early
+        self._events.close()
+
+    def window(self) -> Iterator[pl.DataFrame]:
+        """The pages of the next window."""
+        while True:
+            item = self._next.result()
+            self._next = self._thread.submit(next, self._events, None)
+            if item is None:
+                return
+            if isinstance(item, SourceError):
+                raise item
+            yield item
 
 
 def backfill_recent_days(
