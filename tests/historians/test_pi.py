@@ -13,6 +13,7 @@ from oee_pipelines.connectors.pi import PiWebApi, _after_page, _last
 from oee_pipelines.errors import SourceError
 from resources import WarehouseResource
 from resources.pi import PiWebApiResource
+from simulator.servers.pi import SimulatedPiWebApi
 from tests.historians.conftest import HISTORIANS_PATH, backfill
 from tests.historians.truth import UTC, assert_matches_truth, instant, rows, us
 
@@ -23,6 +24,7 @@ BAD_TEXT = {"bad": "Bad Input", "comm": "I/O Timeout"}
 FIRST, LAST = "2026-10-24", "2026-10-26"
 START = dt.datetime(2026, 10, 24, tzinfo=UTC)
 END = dt.datetime(2026, 10, 27, tzinfo=UTC)
+DAY = dt.timedelta(days=1)
 
 
 def _resources(database_url: str, url: str, **pi: object) -> dict[str, object]:
@@ -119,3 +121,60 @@ def test_errors_name_the_call_and_the_cause(pi_api):
         client.web_ids(["NOPE"])
     with pytest.raises(Exception, match="max_count must be 1..150000"):
         PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=150_001)
+
+
+def test_other_sources_win_where_they_overlap_and_the_overlap_is_reported(
+    database_url, warehouse, pi_api, pi_history, historians
+):
+    _, server = pi_api
+    machine_id, signal = "BER-L1-FILLER", "fill_temperature"
+    address = historians["pi"].machines[machine_id][signal].address
+    first, *_ = pi_history.values(address, us(START), us(START + dt.timedelta(minutes=5)))
+    taken = instant(first[0])
+    with warehouse.connection() as conn:  # a realtime reading at an instant PI recorded too
+        conn.execute(
+            "INSERT INTO curated.telemetry"
+            " (machine_id, tag, ts, site_id, line_id, value, quality, source)"
+            " SELECT machine_id, %s, %s, site_id, line_id, -1.0, 'good', 'realtime'"
+            " FROM curated.machine WHERE machine_id = %s",
+            (signal, taken, machine_id),
+        )
+    result = backfill(pi_tag_history, _resources(database_url, server.url), FIRST)
+    assert result.success
+    metadata = result.asset_materializations_for_node("pi_tag_history")[0].metadata
+    assert metadata["overlap_telemetry"].value == 1
+    with warehouse.connection() as conn:
+        at_taken = conn.execute(
+            "SELECT source, value FROM curated.telemetry"
+            " WHERE machine_id = %s AND tag = %s AND ts = %s",
+            (machine_id, signal, taken),
+        ).fetchall()
+    assert at_taken == [("realtime", -1.0)]
+    written = [row for row in rows(warehouse, "pi")["telemetry"] if row[:2] == (machine_id, signal)]
+    assert [row[2] for row in written] == [
+        instant(t)
+        for t, _, _ in pi_history.values(address, us(START), us(END - 2 * DAY) - 1)
+        if instant(t) != taken
+    ]
+
+
+def test_the_clock_offset_puts_readings_at_their_true_instant(
+    database_url, warehouse, pi_history, historians, tmp_path
+):
+    config = tmp_path / "historians.yaml"
+    config.write_text(
+        HISTORIANS_PATH.read_text(encoding="utf-8").replace(
+            "clock_offset_s: 0", "clock_offset_s: 90", 1
+        ),
+        encoding="utf-8",
+    )
+    api = SimulatedPiWebApi(pi_history, clock_behind=dt.timedelta(seconds=90))
+    with api.serve() as server:
+        resources = _resources(database_url, server.url)
+        resources["pi"] = PiWebApiResource(
+            base_url=f"{server.url}/piwebapi", data_server="PISRV01", config_path=str(config)
+        )
+        assert backfill(pi_tag_history, resources, FIRST).success
+    assert_matches_truth(
+        warehouse, "pi", historians["pi"], pi_history, START, START + DAY, BAD_TEXT
+    )
