@@ -14,9 +14,11 @@ and re-running those days completes them.
 """
 
 import datetime as dt
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Self
 
@@ -200,49 +202,90 @@ def replace_window(
 
 
 class ReadAhead:
-    """The pages of consecutive windows, read by a thread of its own one page ahead of the
-    writing (and into the next window while one is committed); a window's `SourceError` is
-    raised by its pages, and the next window is read on."""
+    """The pages of consecutive windows, read ahead of the writing by threads of their own.
+
+    Each window's tags are read as `depth` groups at once, a few pages ahead, and the next
+    window's as soon as a thread is free: the historian's server answers one call while this
+    process parses another and writes a third. A window's `SourceError` is raised by its pages;
+    the windows after it are read on."""
 
     def __init__(
-        self, read: Read, tags: Sequence[str], windows: Sequence[tuple[dt.datetime, dt.datetime]]
+        self,
+        read: Read,
+        tags: Sequence[str],
+        windows: Sequence[tuple[dt.datetime, dt.datetime]],
+        depth: int = 2,
     ) -> None:
-        self._events = self._read(read, tags, windows)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="historian-read")
-        self._next: Future[pl.DataFrame | SourceError | None] = self._thread.submit(
-            next, self._events, None
-        )
+        groups = [list(tags[k::depth]) for k in range(depth) if tags[k::depth]]
+        self._stop = threading.Event()
+        self._dropped: set[int] = set()
+        """Windows that failed: the rest of their pages is not wanted."""
+        self._threads = ThreadPoolExecutor(depth, thread_name_prefix="historian-read")
+        self._windows = [
+            [
+                (pages, self._threads.submit(self._read, read, group, start, end, index, pages))
+                for group in groups
+                for pages in [queue.Queue[pl.DataFrame | SourceError | None](maxsize=2)]
+            ]
+            for index, (start, end) in enumerate(windows)
+        ]
+        self._next = 0
 
-    @staticmethod
     def _read(
-        read: Read, tags: Sequence[str], windows: Sequence[tuple[dt.datetime, dt.datetime]]
-    ) -> Generator[pl.DataFrame | SourceError | None, None, None]:
-        """Each window's pages, then None (or its error)."""
-        for start, end in windows:
+        self,
+        read: Read,
+        tags: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        index: int,
+        pages: queue.Queue[pl.DataFrame | SourceError | None],
+    ) -> None:
+        """One group's pages of a window into its queue, then None (or its error)."""
+        try:
+            for page in read(tags, start, end):
+                self._put(index, pages, page)
+        except SourceError as error:
+            self._put(index, pages, error)
+            return
+        self._put(index, pages, None)
+
+    def _put(self, index: int, pages: queue.Queue, item: object) -> None:
+        while not self._stop.is_set() and index not in self._dropped:
             try:
-                yield from read(tags, start, end)
-            except SourceError as error:
-                yield error
+                pages.put(item, timeout=0.1)
+                return
+            except queue.Full:
                 continue
-            yield None
+        raise _Stopped
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread.shutdown(wait=True)  # the page being read, if the writing stopped early
-        self._events.close()
+        self._stop.set()  # the writing stopped early: the reads stop at their next page
+        self._threads.shutdown(wait=True, cancel_futures=True)
 
     def window(self) -> Iterator[pl.DataFrame]:
         """The pages of the next window."""
-        while True:
-            item = self._next.result()
-            self._next = self._thread.submit(next, self._events, None)
-            if item is None:
-                return
-            if isinstance(item, SourceError):
-                raise item
-            yield item
+        index, self._next = self._next, self._next + 1
+        for pages, read in self._windows[index]:
+            while True:
+                try:
+                    item = pages.get(timeout=1)
+                except queue.Empty:
+                    if read.done():
+                        read.result()  # what no read foresaw (a bug) fails the run
+                    continue
+                if item is None:
+                    break
+                if isinstance(item, SourceError):
+                    self._dropped.add(index)
+                    raise item
+                yield item
+
+
+class _Stopped(Exception):
+    """The reading was stopped: nobody takes its pages any more."""
 
 
 def backfill_recent_days(
