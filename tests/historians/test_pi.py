@@ -178,3 +178,35 @@ def test_the_clock_offset_puts_readings_at_their_true_instant(
     assert_matches_truth(
         warehouse, "pi", historians["pi"], pi_history, START, START + DAY, BAD_TEXT
     )
+
+
+def test_rows_the_warehouse_refuses_are_dead_lettered_naming_the_tag(
+    database_url, warehouse, pi_api, tmp_path
+):
+    _, server = pi_api
+    config = tmp_path / "historians.yaml"  # a machine the plant model does not know
+    config.write_text(
+        HISTORIANS_PATH.read_text(encoding="utf-8").replace("BER-L2-PRESS1:", "BER-L2-PRESS9:"),
+        encoding="utf-8",
+    )
+    resources = _resources(database_url, server.url)
+    resources["pi"] = PiWebApiResource(
+        base_url=f"{server.url}/piwebapi", data_server="PISRV01", config_path=str(config)
+    )
+    result = backfill(pi_tag_history, resources, FIRST)
+    assert result.success
+    metadata = {
+        m.asset_key.path[-1]: m.metadata
+        for m in result.asset_materializations_for_node("pi_tag_history")
+    }
+    readings = 24 * 60  # hydraulic_pressure, one a minute for the day
+    assert metadata["telemetry"]["dead_lettered"].value >= readings
+    with warehouse.connection() as conn:
+        letters = conn.execute(
+            "SELECT count(*) FROM raw.dead_letter WHERE source = 'pi'"
+            " AND target = 'curated.telemetry' AND reason = %s"
+            " AND record->>'tag' = 'hydraulic_pressure'",
+            ("unknown machine 'BER-L2-PRESS9'",),
+        ).fetchone()[0]
+    assert letters == readings
+    assert not [row for row in rows(warehouse, "pi")["telemetry"] if row[0] == "BER-L2-PRESS9"]
