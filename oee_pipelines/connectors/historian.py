@@ -54,7 +54,7 @@ READINGS = pl.Schema(
 )
 """A page of recorded values as columns: the historian's tag, the instant (corrected to true
 UTC), the number or else the text (a string tag, a digital state's name), the quality code."""
-TELEMETRY = pl.Schema(
+TELEMETRY_COLUMNS = pl.Schema(
     {
         "machine_id": pl.String(),
         "tag": pl.String(),
@@ -236,8 +236,8 @@ def readings(
     """A page's `READINGS` from its columns as the API sent them: ISO 8601 instants with an
     offset, values (numbers, strings, PI digital states `{"Name", ...}`, null) and quality codes.
 
-    Numbers are read by polars; only a value that is none (a string, a digital state) is looked
-    at in Python. An instant that is not ISO 8601 with an offset is the API's error."""
+    Numbers are read by polars; only the values that are no number (a digital state) are looked
+    at one by one. An instant that is not ISO 8601 with an offset is the API's error."""
     texts = [value if value.__class__ is str else None for value in values]
     text = pl.Series("value_text", texts, dtype=pl.String)
     number = pl.Series("value", values, dtype=pl.Float64, strict=False)
@@ -277,7 +277,7 @@ def _instants(texts: pl.Series) -> pl.Series:
 def telemetry(
     config: HistorianConfig, page: pl.DataFrame, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
-    """The `TELEMETRY` rows of a page's plain telemetry tags inside [start, end), qualities
+    """The `TELEMETRY_COLUMNS` rows of a page's plain telemetry tags inside [start, end), qualities
     translated (an unknown code is bad)."""
     plain = pl.DataFrame(
         [
@@ -316,10 +316,10 @@ def samples(readings: pl.DataFrame) -> dict[str, list[Sample]]:
 
 
 def telemetry_of(records: Sequence[TelemetryRecord]) -> pl.DataFrame:
-    """Telemetry records (the signal tags' readings) as `TELEMETRY` rows."""
+    """Telemetry records (the signal tags' readings) as `TELEMETRY_COLUMNS` rows."""
     return pl.DataFrame(
         [dataclasses.astuple(record) for record in records],
-        schema=TELEMETRY,
+        schema=TELEMETRY_COLUMNS,
         orient="row",
         strict=False,
     )
