@@ -95,6 +95,10 @@ class Batch:
     def telemetry(self, records: Iterable[TelemetryRecord]) -> WriteResult:
         return self._count("telemetry", self._writer.write_telemetry(records, self.source))
 
+    def written(self, entity: str, result: WriteResult) -> WriteResult:
+        """Count a write made past the writer (a columnar load of the same rules)."""
+        return self._count(entity, result)
+
     def _count(self, entity: str, result: WriteResult) -> WriteResult:
         totals = self.totals.setdefault(entity, Counter())
         totals.update(

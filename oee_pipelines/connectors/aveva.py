@@ -13,12 +13,13 @@ their value in `Text`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 import orjson
+import polars as pl
 
-from oee_pipelines.connectors.historian import HistorianClient, Sample
+from oee_pipelines.connectors.historian import HistorianClient, readings
 from oee_pipelines.errors import SourceError
 
 SYSTEM = "aveva"
@@ -51,12 +52,11 @@ class AvevaHistorian(HistorianClient):
         self.tags_per_request = tags_per_request
         self.retrieval_mode = retrieval_mode
 
-    def recorded(
+    def pages(
         self, tags: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> dict[str, list[Sample]]:
+    ) -> Iterator[pl.DataFrame]:
         """Every stored value of the tags in [start, end] (the value in effect at start first),
-        timestamps corrected by the clock offset."""
-        history: dict[str, list[Sample]] = {tag: [] for tag in tags}
+        timestamps corrected by the clock offset: one `READINGS` page per call."""
         first, last = _literal(start - self.clock_offset), _literal(end - self.clock_offset)
         for index in range(0, len(tags), self.tags_per_request):
             chunk = tags[index : index + self.tags_per_request]
@@ -69,23 +69,25 @@ class AvevaHistorian(HistorianClient):
             }
             while url:
                 body = self._get(url, params, chunk)
-                self._rows(body["value"], history, chunk)
+                yield self._readings(body["value"], chunk)
                 url, params = next((body[key] for key in _NEXT_LINKS if body.get(key)), None), None
-        return history
 
-    def _rows(
-        self, rows: list[dict], history: dict[str, list[Sample]], chunk: Sequence[str]
-    ) -> None:
-        offset, parse = self.clock_offset, dt.datetime.fromisoformat
-        for row in rows:
-            samples = history.get(row["FQN"])
-            if samples is None:
-                raise SourceError(SYSTEM, "ProcessValues", f"a row of unasked tag {row['FQN']!r}")
-            value = row.get("Value")
-            if value is None:
-                value = row.get("Text")
-            ts = parse(row["DateTime"])
-            samples.append((ts + offset if offset else ts, value, str(row.get("OpcQuality"))))
+    def _readings(self, rows: list[dict], chunk: Sequence[str]) -> pl.DataFrame:
+        endpoint = f"ProcessValues ({', '.join(chunk[:3])}{' ...' if len(chunk) > 3 else ''})"
+        try:
+            tags = pl.Series("tag", [row["FQN"] for row in rows], dtype=pl.String)
+            timestamps = [row["DateTime"] for row in rows]
+            values = [
+                value if (value := row.get("Value")) is not None else row.get("Text")
+                for row in rows
+            ]
+            codes = pl.Series("code", [row.get("OpcQuality") for row in rows], strict=False)
+        except (KeyError, TypeError, AttributeError) as error:
+            raise SourceError(SYSTEM, endpoint, f"a row without {error}") from None
+        unasked = set(tags.unique().to_list()) - set(chunk)
+        if unasked:
+            raise SourceError(SYSTEM, "ProcessValues", f"a row of unasked tag {min(unasked)!r}")
+        return readings(tags, timestamps, values, codes, self.clock_offset, SYSTEM, endpoint)
 
     def _get(self, url: str, params: dict[str, str] | None, tags: Sequence[str]) -> dict:
         endpoint = f"ProcessValues ({', '.join(tags[:3])}{' ...' if len(tags) > 3 else ''})"

@@ -1,5 +1,11 @@
-"""What the PI and AVEVA backfills share: the historians' configuration, and a window of tag
-history turned into warehouse rows by the same signal logic as realtime ingest.
+"""What the PI and AVEVA backfills share: the historians' configuration, a page of tag history
+as columns, and a window of it turned into warehouse rows.
+
+A client reads a window as pages of `READINGS` columns (tag, instant, value, text, the
+historian's quality code), parsed straight into a polars frame: history is millions of values,
+and a Python object per value would cost more than fetching it. Plain telemetry tags stay
+columns (`telemetry`) for the columnar writer; the few state and counter tags' readings become
+samples for the same signal logic as realtime ingest (`to_rows`): one code path, not two.
 
 A window [start, end) is read with the historian's boundary values (the last value before it,
 the first after it), so the state at `start` and the counter readings around the edges are known.
@@ -12,16 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Self, cast
 
 import httpx
+import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from oee_pipelines.errors import ConfigError
+from oee_pipelines.errors import ConfigError, SourceError
 from oee_pipelines.plant_model import TagMapping
 from oee_pipelines.signals import SIMULATOR_STATE_CODES, Binding, MachineSignals, Signal, Value
 from oee_pipelines.vocabulary import MachineState, Quality
@@ -35,6 +42,32 @@ from oee_pipelines.warehouse import (
 Sample = tuple[dt.datetime, Value, str]
 """One recorded value: its instant (aware, corrected to true UTC), the value, the historian's
 own quality code (translated by the configuration's quality table)."""
+
+READINGS = pl.Schema(
+    {
+        "tag": pl.String(),
+        "ts": pl.Datetime("us", "UTC"),
+        "value": pl.Float64(),
+        "value_text": pl.String(),
+        "code": pl.String(),
+    }
+)
+"""A page of recorded values as columns: the historian's tag, the instant (corrected to true
+UTC), the number or else the text (a string tag, a digital state's name), the quality code."""
+TELEMETRY_COLUMNS = pl.Schema(
+    {
+        "machine_id": pl.String(),
+        "tag": pl.String(),
+        "ts": pl.Datetime("us", "UTC"),
+        "value": pl.Float64(),
+        "value_text": pl.String(),
+        "unit": pl.String(),
+        "quality": pl.String(),
+    }
+)
+"""Telemetry rows as the columnar writer takes them (`warehouse.columnar.TELEMETRY`)."""
+_INSTANT = "%Y-%m-%dT%H:%M:%S%.f%#z"
+_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%S"
 
 
 class HistorianConfig(BaseModel):
@@ -64,6 +97,10 @@ class HistorianConfig(BaseModel):
     def translate(self, code: str) -> Quality:
         """The warehouse quality of a historian quality code; an unknown code is bad."""
         return self.quality.get(code, "bad")
+
+    def signal_tags(self) -> list[str]:
+        """The historian tags of state, reason and counter signals (not plain telemetry)."""
+        return [tag for tag, binding in self.bindings().items() if binding.signal]
 
 
 def load_historians(path: str | Path) -> dict[str, HistorianConfig]:
@@ -187,6 +224,107 @@ def _clipped(
     return clipped
 
 
+def readings(
+    tags: pl.Series,
+    timestamps: list[str],
+    values: list[object],
+    codes: pl.Series,
+    offset: dt.timedelta,
+    system: str,
+    endpoint: str,
+) -> pl.DataFrame:
+    """A page's `READINGS` from its columns as the API sent them: ISO 8601 instants with an
+    offset, values (numbers, strings, PI digital states `{"Name", ...}`, null) and quality codes.
+
+    Numbers are read by polars; only the values that are no number (a digital state) are looked
+    at one by one. An instant that is not ISO 8601 with an offset is the API's error."""
+    texts = [value if value.__class__ is str else None for value in values]
+    text = pl.Series("value_text", texts, dtype=pl.String)
+    number = pl.Series("value", values, dtype=pl.Float64, strict=False)
+    unread = (number.is_null() & text.is_null()).arg_true().to_list()
+    states = [at for at in unread if isinstance(values[at], dict)]
+    for at in states:  # digital states, by name
+        texts[at] = cast(dict, values[at]).get("Name")
+    if states:
+        text = pl.Series("value_text", texts, dtype=pl.String)
+    try:
+        instant = _instants(pl.Series("ts", timestamps, dtype=pl.String))
+    except pl.exceptions.PolarsError as error:
+        raise SourceError(system, endpoint, f"unreadable timestamp: {error}") from None
+    return pl.DataFrame(
+        [
+            tags.alias("tag"),
+            instant + offset if offset else instant,
+            number,
+            text,
+            codes.alias("code"),
+        ]
+    ).with_columns(
+        pl.when(text.is_null()).then(number).alias("value"), pl.col("code").cast(pl.String)
+    )
+
+
+def _instants(texts: pl.Series) -> pl.Series:
+    """ISO 8601 instants with an offset as UTC; whole seconds in UTC (`...:SSZ`, most of a
+    historian's values) are read by polars' fast path, four times quicker than the general."""
+    whole_utc = (texts.str.len_bytes() == len("2026-01-01T00:00:00Z")) & texts.str.ends_with("Z")
+    if whole_utc.all():
+        naive = texts.str.slice(0, 19).str.to_datetime(_WHOLE_SECONDS, time_unit="us")
+        return naive.dt.replace_time_zone("UTC")
+    return texts.str.to_datetime(_INSTANT, time_unit="us", time_zone="UTC")
+
+
+def telemetry(
+    config: HistorianConfig, page: pl.DataFrame, start: dt.datetime, end: dt.datetime
+) -> pl.DataFrame:
+    """The `TELEMETRY_COLUMNS` rows of a page's plain telemetry tags inside [start, end), qualities
+    translated (an unknown code is bad)."""
+    plain = pl.DataFrame(
+        [
+            (tag, binding.machine_id, binding.tag, binding.unit)
+            for tag, binding in config.bindings().items()
+            if not binding.signal
+        ],
+        schema={
+            "address": pl.String,
+            "machine_id": pl.String,
+            "name": pl.String,
+            "unit": pl.String,
+        },
+        orient="row",
+    )
+    inside = page.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    return inside.join(plain, left_on="tag", right_on="address", maintain_order="left").select(
+        "machine_id",
+        pl.col("name").alias("tag"),
+        "ts",
+        "value",
+        "value_text",
+        "unit",
+        pl.col("code").replace_strict(config.quality, default="bad").alias("quality"),
+    )
+
+
+def samples(readings: pl.DataFrame) -> dict[str, list[Sample]]:
+    """Each tag's readings as samples, in the order read (for the signal logic)."""
+    history: dict[str, list[Sample]] = {}
+    for tag, ts, value, text, code in readings.iter_rows():
+        history.setdefault(tag, []).append(
+            (ts.replace(tzinfo=dt.UTC), text if value is None else value, code)
+        )
+    return history
+
+
+def telemetry_of(records: Sequence[TelemetryRecord]) -> pl.DataFrame:
+    """Telemetry records (the signal tags' readings) as `TELEMETRY_COLUMNS` rows."""
+    return pl.DataFrame(
+        [dataclasses.astuple(record) for record in records],
+        schema=TELEMETRY_COLUMNS,
+        orient="row",
+        strict=False,
+    )
+
+
 class HistorianClient:
     """One historian's REST API over HTTP: what the PI and AVEVA clients share."""
 
@@ -215,12 +353,16 @@ class HistorianClient:
     def __exit__(self, *exc: object) -> None:
         self._http.close()
 
-    def recorded(
+    def pages(
         self, tags: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> dict[str, list[Sample]]:
+    ) -> Iterator[pl.DataFrame]:
         """Every recorded value of the tags in [start, end] with the boundary values around it,
-        timestamps corrected by the clock offset."""
+        as `READINGS` pages in the order received, timestamps corrected by the clock offset."""
         raise NotImplementedError
+
+    def recorded(self, tags: Sequence[str], start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
+        """All the pages of `pages` in one frame."""
+        return pl.concat([READINGS.to_frame(), *self.pages(tags, start, end)])
 
 
 class BearerAuth(httpx.Auth):

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 import orjson
+import polars as pl
 
-from oee_pipelines.connectors.historian import HistorianClient, Sample
+from oee_pipelines.connectors.historian import HistorianClient, readings
 from oee_pipelines.errors import ConfigError, SourceError
 
 SYSTEM = "pi"
@@ -75,28 +76,24 @@ class PiWebApi(HistorianClient):
                 raise SourceError(SYSTEM, "points/multiple", f"no answer for {unresolved}")
         return {tag: self._web_ids[tag] for tag in tags}
 
-    def recorded(
+    def pages(
         self, tags: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> dict[str, list[Sample]]:
+    ) -> Iterator[pl.DataFrame]:
         """Every recorded value of the tags in [start, end], with the boundary values outside,
-        timestamps corrected by the clock offset."""
+        timestamps corrected by the clock offset: one `READINGS` page per call."""
         web_ids = self.web_ids(tags)
-        history: dict[str, list[Sample]] = {tag: [] for tag in tags}
         for chunk in _chunks(list(tags), self.tags_per_request):
-            self._read(chunk, web_ids, start - self.clock_offset, end - self.clock_offset, history)
-        return history
+            yield from self._read(
+                chunk, web_ids, start - self.clock_offset, end - self.clock_offset
+            )
 
     def _read(
-        self,
-        tags: list[str],
-        web_ids: Mapping[str, str],
-        start: dt.datetime,
-        end: dt.datetime,
-        history: dict[str, list[Sample]],
-    ) -> None:
+        self, tags: list[str], web_ids: Mapping[str, str], start: dt.datetime, end: dt.datetime
+    ) -> Iterator[pl.DataFrame]:
         """Page through one chunk of tags until every stream returned less than maxCount."""
         since = {tag: start for tag in tags}
-        continued: set[str] = set()
+        last: dict[str, tuple[dt.datetime, int]] = {}
+        """A paged stream's last instant read (historian time) and how many values it had."""
         while since:
             for page_start, group in _by_value(since).items():
                 params: list[tuple[str, str | int | float | bool | None]]
@@ -111,47 +108,65 @@ class PiWebApi(HistorianClient):
                 ]
                 body = self._get("streamsets/recorded", params, group)
                 streams = {item.get("WebId"): item for item in body.get("Items") or []}
+                names, counts, items = [], [], []  # type: list[str], list[int], list[dict]
                 for tag in group:
                     stream = streams.get(web_ids[tag])
                     if stream is None:
                         raise SourceError(SYSTEM, f"streamsets/recorded {tag}", "stream missing")
-                    items = stream.get("Items") or []
-                    values = self._samples(tag, items)
-                    if tag in continued:
-                        values = _after_page(history[tag], values)
-                    history[tag] += values
-                    if len(items) < self.max_count:
+                    received = stream.get("Items") or []
+                    kept = received[_after_page(last[tag], received) :] if tag in last else received
+                    names.append(tag)
+                    counts.append(len(kept))
+                    items += kept
+                    if len(received) < self.max_count:
                         del since[tag]
-                    elif not values:
+                    elif not kept:
                         raise SourceError(
                             SYSTEM,
                             f"streamsets/recorded {tag}",
                             f"more than maxCount={self.max_count} values at {_iso(page_start)}",
                         )
                     else:
-                        since[tag] = history[tag][-1][0] - self.clock_offset
-                        continued.add(tag)
+                        ts, repeated = _last(kept)
+                        if tag in last and last[tag][0] == ts:  # the whole page at one instant
+                            repeated += last[tag][1]
+                        last[tag] = ts, repeated
+                        since[tag] = ts
+                yield self._readings(names, counts, items, group)
 
-    def _samples(self, tag: str, items: list[dict[str, Any]]) -> list[Sample]:
-        offset, parse = self.clock_offset, dt.datetime.fromisoformat
-        samples = []
-        for item in items:
-            if "Errors" in item:
-                raise SourceError(SYSTEM, f"streamsets/recorded {tag}", _errors(item))
-            value = item["Value"]
-            if value.__class__ is dict:  # a digital state: {"Name", "Value", "IsSystem"}
-                value = value.get("Name")
-            if not item.get("Good", True):
-                quality = "bad"
-            elif item.get("Questionable"):
-                quality = "questionable"
-            elif item.get("Substituted"):
-                quality = "substituted"
-            else:
-                quality = "good"
-            ts = parse(item["Timestamp"])
-            samples.append((ts + offset if offset else ts, value, quality))
-        return samples
+    def _readings(
+        self, names: list[str], counts: list[int], items: list[dict[str, Any]], group: list[str]
+    ) -> pl.DataFrame:
+        """The `READINGS` of a call's values (`counts[k]` of them of tag `names[k]`, in order)."""
+        endpoint = f"streamsets/recorded ({_names(group)})"
+        try:
+            timestamps = [item["Timestamp"] for item in items]
+            values = [item["Value"] for item in items]
+        except (KeyError, TypeError):  # an error in place of a value
+            wrong = next(i for i in items if not isinstance(i, dict) or "Value" not in i)
+            raise SourceError(
+                SYSTEM, endpoint, _errors(wrong) if isinstance(wrong, dict) else str(wrong)[:300]
+            ) from None
+        flags = pl.DataFrame(
+            {
+                "good": [item.get("Good") for item in items],
+                "questionable": [item.get("Questionable") for item in items],
+                "substituted": [item.get("Substituted") for item in items],
+            },
+            schema={"good": pl.Boolean, "questionable": pl.Boolean, "substituted": pl.Boolean},
+        )
+        codes = flags.select(
+            pl.when(pl.col("good").not_())  # includes system digital states
+            .then(pl.lit("bad"))
+            .when(pl.col("questionable"))
+            .then(pl.lit("questionable"))
+            .when(pl.col("substituted"))
+            .then(pl.lit("substituted"))
+            .otherwise(pl.lit("good"))
+        ).to_series()
+        tags = pl.DataFrame({"tag": names, "n": counts}, schema={"tag": pl.String, "n": pl.Int64})
+        tag = tags.select(pl.col("tag").repeat_by("n").explode().drop_nulls()).to_series()
+        return readings(tag, timestamps, values, codes, self.clock_offset, SYSTEM, endpoint)
 
     def _get(
         self,
@@ -178,21 +193,30 @@ class PiWebApi(HistorianClient):
         return body
 
 
-def _after_page(previous: list[Sample], page: list[Sample]) -> list[Sample]:
-    """A continuation page without what the previous page already held: everything before its
-    last timestamp, and as many values at that timestamp as the previous page had there."""
-    last = previous[-1][0]
+def _last(items: list[dict[str, Any]]) -> tuple[dt.datetime, int]:
+    """The last instant of a page's values, and how many of them are at it."""
+    last = items[-1]["Timestamp"]
     repeated = 0
-    for ts, _, _ in reversed(previous):
-        if ts != last:
+    for item in reversed(items):
+        if item["Timestamp"] != last:
             break
         repeated += 1
+    return dt.datetime.fromisoformat(last), repeated
+
+
+def _after_page(previous: tuple[dt.datetime, int], page: list[dict[str, Any]]) -> int:
+    """How many values a continuation page begins with that the previous page already held:
+    everything before its last instant, and as many values at that instant as it had there."""
+    last, repeated = previous
     first = 0
-    while first < len(page) and (page[first][0] < last or (page[first][0] == last and repeated)):
-        if page[first][0] == last:
+    while first < len(page):
+        ts = dt.datetime.fromisoformat(page[first]["Timestamp"])
+        if ts > last or (ts == last and not repeated):
+            break
+        if ts == last:
             repeated -= 1
         first += 1
-    return page[first:]
+    return first
 
 
 def _errors(body: Mapping[str, Any]) -> str:

@@ -8,8 +8,9 @@ replaces exactly the same rows.
 Overlap rule: where another source (realtime ingest, another backfill) already holds data of the
 window, that source wins and the backfill fills the gaps. A backfill's telemetry reading at the
 same machine, tag and instant as another source's is dropped; its state or count interval that
-overlaps another source's interval of the same machine is dropped. `Replacement.without_overlap`
-applies the rule and counts what it dropped, for the run's metadata.
+overlaps another source's interval of the same machine is dropped. `Replacement.others_telemetry`
+gives the telemetry keys to drop, `Replacement.without_overlap` drops the intervals; the caller
+counts what was dropped, for the run's metadata.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
+import polars as pl
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
@@ -29,7 +31,6 @@ from oee_pipelines.warehouse.records import (
     DeadLetter,
     MachineStateRecord,
     ProductionCountRecord,
-    TelemetryRecord,
 )
 from oee_pipelines.warehouse.writer import WarehouseWriter
 
@@ -80,41 +81,33 @@ class Replacement:
     end: dt.datetime
     deleted: int
 
+    def others_telemetry(self) -> pl.DataFrame:
+        """The keys (machine_id, tag, ts) of the window's telemetry that other sources hold:
+        the backfill's readings at these keys are dropped (read before a columnar load takes
+        the connection)."""
+        keys = self.conn.execute(
+            "SELECT machine_id, tag, ts FROM curated.telemetry WHERE source <> %s"
+            " AND ts >= %s AND ts < %s",
+            (self.source, self.start, self.end),
+        ).fetchall()
+        return pl.DataFrame(
+            keys,
+            schema={"machine_id": pl.String, "tag": pl.String, "ts": pl.Datetime("us", "UTC")},
+            orient="row",
+        )
+
     def without_overlap(
-        self,
-        telemetry: list[TelemetryRecord],
-        states: list[MachineStateRecord],
-        counts: list[ProductionCountRecord],
-    ) -> tuple[
-        list[TelemetryRecord], list[MachineStateRecord], list[ProductionCountRecord], dict[str, int]
-    ]:
-        """The records that no other source already holds, and how many were dropped per table."""
-        machines = sorted(
-            {r.machine_id for r in telemetry}
-            | {r.machine_id for r in states}
-            | {r.machine_id for r in counts}
-        )
-        taken = {
-            (machine_id, tag, ts)
-            for machine_id, tag, ts in self.conn.execute(
-                "SELECT machine_id, tag, ts FROM curated.telemetry WHERE source <> %s"
-                " AND ts >= %s AND ts < %s AND machine_id = ANY(%s)",
-                (self.source, self.start, self.end, machines),
-            )
-        }
-        kept_telemetry = (
-            [r for r in telemetry if (r.machine_id, r.tag, r.ts) not in taken]
-            if taken
-            else telemetry
-        )
+        self, states: list[MachineStateRecord], counts: list[ProductionCountRecord]
+    ) -> tuple[list[MachineStateRecord], list[ProductionCountRecord], dict[str, int]]:
+        """The intervals that overlap no other source's, and how many were dropped per table."""
+        machines = sorted({r.machine_id for r in states} | {r.machine_id for r in counts})
         kept_states = self._outside_others("machine_state", states, machines)
         kept_counts = self._outside_others("production_count", counts, machines)
         overlap = {
-            "telemetry": len(telemetry) - len(kept_telemetry),
             "machine_state": len(states) - len(kept_states),
             "production_count": len(counts) - len(kept_counts),
         }
-        return kept_telemetry, kept_states, kept_counts, overlap
+        return kept_states, kept_counts, overlap
 
     def _outside_others(self, table: str, records: list[_R], machines: Sequence[str]) -> list[_R]:
         others: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
 from assets.pi.assets import pi_tag_history
-from oee_pipelines.connectors.pi import PiWebApi, _after_page
+from oee_pipelines.connectors.pi import PiWebApi, _after_page, _last
 from oee_pipelines.errors import SourceError
 from resources import WarehouseResource
 from resources.pi import PiWebApiResource
+from simulator.servers.pi import SimulatedPiWebApi
 from tests.historians.conftest import HISTORIANS_PATH, backfill
 from tests.historians.truth import UTC, assert_matches_truth, instant, rows, us
 
@@ -22,6 +24,7 @@ BAD_TEXT = {"bad": "Bad Input", "comm": "I/O Timeout"}
 FIRST, LAST = "2026-10-24", "2026-10-26"
 START = dt.datetime(2026, 10, 24, tzinfo=UTC)
 END = dt.datetime(2026, 10, 27, tzinfo=UTC)
+DAY = dt.timedelta(days=1)
 
 
 def _resources(database_url: str, url: str, **pi: object) -> dict[str, object]:
@@ -89,22 +92,24 @@ def test_paging_past_max_count_loses_and_repeats_nothing(pi_api, pi_history):
     tags = list(pi_history.tags)
     start, end = dt.datetime(2026, 10, 25, tzinfo=UTC), dt.datetime(2026, 10, 25, 6, tzinfo=UTC)
     with PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=150_000) as whole:
-        expected = whole.recorded(tags, start, end)
+        expected = whole.recorded(tags, start, end).sort("tag", maintain_order=True)
     requests = api.requests
     with PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=7, tags_per_request=5) as paged:
-        assert paged.recorded(tags, start, end) == expected
+        read = paged.recorded(tags, start, end).sort("tag", maintain_order=True)
+    assert read.equals(expected)
     assert api.requests - requests > 100
     for tag in tags:  # the boundary values outside the window come too
         truth = [pi_history.before(tag, us(start)), *pi_history.values(tag, us(start), us(end))]
         truth.append(pi_history.after(tag, us(end)))
-        assert [ts for ts, _, _ in expected[tag]] == [instant(t) for t, _, _ in truth if t]
+        instants = expected.filter(pl.col("tag") == tag)["ts"].to_list()
+        assert instants == [instant(t) for t, _, _ in truth if t]
 
 
 def test_a_page_boundary_inside_equal_timestamps_keeps_each_value_once():
-    t1, t2 = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 2, tzinfo=UTC)
-    previous = [(t1, 1.0, "good"), (t2, 2.0, "good"), (t2, 3.0, "good")]
-    page = [(t1, 1.0, "good"), (t2, 2.0, "good"), (t2, 3.0, "good"), (t2, 4.0, "good")]
-    assert _after_page(previous, page) == [(t2, 4.0, "good")]
+    t1, t2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
+    previous = [{"Timestamp": t1}, {"Timestamp": t2}, {"Timestamp": t2}]
+    page = [*previous, {"Timestamp": t2}, {"Timestamp": "2026-01-03T00:00:00Z"}]
+    assert _after_page(_last(previous), page) == 3  # the third value at t2 is new
 
 
 def test_errors_name_the_call_and_the_cause(pi_api):
@@ -116,3 +121,92 @@ def test_errors_name_the_call_and_the_cause(pi_api):
         client.web_ids(["NOPE"])
     with pytest.raises(Exception, match="max_count must be 1..150000"):
         PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=150_001)
+
+
+def test_other_sources_win_where_they_overlap_and_the_overlap_is_reported(
+    database_url, warehouse, pi_api, pi_history, historians
+):
+    _, server = pi_api
+    machine_id, signal = "BER-L1-FILLER", "fill_temperature"
+    address = historians["pi"].machines[machine_id][signal].address
+    first, *_ = pi_history.values(address, us(START), us(START + dt.timedelta(minutes=5)))
+    taken = instant(first[0])
+    with warehouse.connection() as conn:  # a realtime reading at an instant PI recorded too
+        conn.execute(
+            "INSERT INTO curated.telemetry"
+            " (machine_id, tag, ts, site_id, line_id, value, quality, source)"
+            " SELECT machine_id, %s, %s, site_id, line_id, -1.0, 'good', 'realtime'"
+            " FROM curated.machine WHERE machine_id = %s",
+            (signal, taken, machine_id),
+        )
+    result = backfill(pi_tag_history, _resources(database_url, server.url), FIRST)
+    assert result.success
+    metadata = result.asset_materializations_for_node("pi_tag_history")[0].metadata
+    assert metadata["overlap_telemetry"].value == 1
+    with warehouse.connection() as conn:
+        at_taken = conn.execute(
+            "SELECT source, value FROM curated.telemetry"
+            " WHERE machine_id = %s AND tag = %s AND ts = %s",
+            (machine_id, signal, taken),
+        ).fetchall()
+    assert at_taken == [("realtime", -1.0)]
+    written = [row for row in rows(warehouse, "pi")["telemetry"] if row[:2] == (machine_id, signal)]
+    assert [row[2] for row in written] == [
+        instant(t)
+        for t, _, _ in pi_history.values(address, us(START), us(END - 2 * DAY) - 1)
+        if instant(t) != taken
+    ]
+
+
+def test_the_clock_offset_puts_readings_at_their_true_instant(
+    database_url, warehouse, pi_history, historians, tmp_path
+):
+    config = tmp_path / "historians.yaml"
+    config.write_text(
+        HISTORIANS_PATH.read_text(encoding="utf-8").replace(
+            "clock_offset_s: 0", "clock_offset_s: 90", 1
+        ),
+        encoding="utf-8",
+    )
+    api = SimulatedPiWebApi(pi_history, clock_behind=dt.timedelta(seconds=90))
+    with api.serve() as server:
+        resources = _resources(database_url, server.url)
+        resources["pi"] = PiWebApiResource(
+            base_url=f"{server.url}/piwebapi", data_server="PISRV01", config_path=str(config)
+        )
+        assert backfill(pi_tag_history, resources, FIRST).success
+    assert_matches_truth(
+        warehouse, "pi", historians["pi"], pi_history, START, START + DAY, BAD_TEXT
+    )
+
+
+def test_rows_the_warehouse_refuses_are_dead_lettered_naming_the_tag(
+    database_url, warehouse, pi_api, tmp_path
+):
+    _, server = pi_api
+    config = tmp_path / "historians.yaml"  # a machine the plant model does not know
+    config.write_text(
+        HISTORIANS_PATH.read_text(encoding="utf-8").replace("BER-L2-PRESS1:", "BER-L2-PRESS9:"),
+        encoding="utf-8",
+    )
+    resources = _resources(database_url, server.url)
+    resources["pi"] = PiWebApiResource(
+        base_url=f"{server.url}/piwebapi", data_server="PISRV01", config_path=str(config)
+    )
+    result = backfill(pi_tag_history, resources, FIRST)
+    assert result.success
+    metadata = {
+        m.asset_key.path[-1]: m.metadata
+        for m in result.asset_materializations_for_node("pi_tag_history")
+    }
+    readings = 24 * 60  # hydraulic_pressure, one a minute for the day
+    assert metadata["telemetry"]["dead_lettered"].value >= readings
+    with warehouse.connection() as conn:
+        letters = conn.execute(
+            "SELECT count(*) FROM raw.dead_letter WHERE source = 'pi'"
+            " AND target = 'curated.telemetry' AND reason = %s"
+            " AND record->>'tag' = 'hydraulic_pressure'",
+            ("unknown machine 'BER-L2-PRESS9'",),
+        ).fetchone()[0]
+    assert letters == readings
+    assert not [row for row in rows(warehouse, "pi")["telemetry"] if row[0] == "BER-L2-PRESS9"]
