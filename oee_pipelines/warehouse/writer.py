@@ -3,7 +3,8 @@
 Each record is checked on its own (`records.py`): one the warehouse cannot accept (a bad field,
 an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its reason and
 never costs the rest of its batch. The accepted rows stream, as they are checked, into a binary
-COPY straight into the table inside a savepoint, so the checks overlap the server's work. Only
+COPY straight into the table inside a savepoint, so the checks overlap the server's work; the
+writer encodes the rows itself (`binary.py`), reusing what repeats within a batch. Only
 when a key is already there (a replay, a correction) or twice in the batch does the batch fall
 back to a stage and an upsert that keeps the last row for a key and rewrites just the rows that
 changed. Either way a replay writes nothing twice, a corrected reading wins, and one batch is
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -27,6 +27,7 @@ from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from oee_pipelines.warehouse import binary
 from oee_pipelines.warehouse.dead_letters import escaped, insert_dead_letters, record_letter
 from oee_pipelines.warehouse.pool import scalar
 from oee_pipelines.warehouse.records import (
@@ -103,6 +104,10 @@ class _Target:
             record = self.record(*record)
         return record_letter(record, source, self.name, reason)
 
+    def encoders(self) -> list[Callable[[object], bytes]]:
+        """How each column's (non-NULL) value is encoded for a binary COPY."""
+        return [binary.ENCODERS[_COLUMN_TYPES[column]] for column in self.columns]
+
     @property
     def columns(self) -> tuple[str, ...]:
         added = ("source", "site_id", "line_id") if self.with_hierarchy else ("source",)
@@ -160,13 +165,14 @@ class WarehouseWriter:
                 _machines(conn, batch, source, target),
                 self._partitions(conn) if target is _TELEMETRY else None,
             )
-            written = _load(conn, target, check.rows(batch), check.copied)
-            if check.held:
-                new_days = {row[_TS].date() for row in check.held}
+            written = _load(conn, target, check.encoded(batch), lambda: check.recheck(batch))
+            held = check.held
+            if held:
+                new_days = {row[_TS].date() for row in held}
                 conn.execute(
                     "SELECT curated.ensure_telemetry_partitions(%s::date[])", (sorted(new_days),)
                 )
-                written += _load(conn, target, iter(check.held), check.held)
+                written += _load(conn, target, _encoded(target, held), lambda: held)
             insert_dead_letters(conn, (target.letter(r, source, why) for r, why in check.rejected))
         self._partition_days |= new_days
         return WriteResult(len(batch), written, len(check.rejected))
@@ -182,11 +188,24 @@ class WarehouseWriter:
 
 
 _TS = _TELEMETRY.columns.index("ts")
+_VALUE = _TELEMETRY.columns.index("value")
+_BLOCK_ROWS = 1000
+"""Rows encoded per `Copy.write` (about 100 kB of telemetry): few calls, yet the server starts
+on a batch while the rest of it is still being checked."""
+_EXACT_INT = 2**53
+"""Integers up to this size are exact as float8 (larger ones take the full check)."""
 
 
 class _Check:
     """One batch's records, checked while they stream into COPY: the rows copied, the rows held
-    back until their day's telemetry partition exists, and the records rejected with why."""
+    back until their day's telemetry partition exists, and the records rejected with why.
+
+    The common telemetry row (a plain tuple with a finite number, of a machine and tag already
+    seen in this batch with the same unit and quality, at a plausible instant on a day with a
+    partition) takes a shortcut: the check of its strings and the bytes they encode to are
+    remembered per (machine, tag, unit, quality), and those of its timestamp are reused while
+    the rows share the same datetime (the metrics of one message do).
+    """
 
     def __init__(
         self,
@@ -199,33 +218,97 @@ class _Check:
         self._window = window
         self._machines = machines
         self._partition_days = partition_days
-        self.copied: list[tuple] = []
+        self._encoders = target.encoders()
+        self._known: dict[tuple, tuple[bytes, bytes]] = {}
+        """(machine, tag, unit, quality) of an accepted telemetry row: the bytes of its fields
+        before `ts` and after `value`."""
         self.held: list[tuple] = []
         self.rejected: list[tuple[object, str]] = []
 
-    def rows(self, records: Iterable[object]) -> Iterator[tuple]:
-        """The accepted rows that can be copied now; no record can make this raise."""
-        checked, window = self._target.row, self._window
+    def encoded(self, records: Iterable[object]) -> Iterator[bytes]:
+        """The accepted rows that can be copied now, as blocks of binary COPY rows; no record
+        can make this raise."""
+        shortcut = self._target is _TELEMETRY
+        known, instant, float8 = self._known, self._instant, binary.float8
+        parts: list[bytes] = []
+        last_ts: object = None
+        ts_field: bytes | None = None
         for record in records:
-            try:
-                row = checked(record, window)
-            except Rejected as problem:
-                self.rejected.append((record, str(problem)))
-                continue
-            except Exception as error:  # noqa: BLE001 - what no check foresaw costs one record
-                self.rejected.append(
-                    (record, f"unreadable record: {type(error).__name__}: {error}")
-                )
-                continue
-            added = self._machines.get(row[0])
-            if added is None:
-                self.rejected.append((record, f"unknown machine {row[0]!r}"))
-            elif self._partition_days is not None and row[_TS].date() not in self._partition_days:
-                self.held.append(row + added)
-            else:
-                row += added
-                self.copied.append(row)
-                yield row
+            if shortcut and type(record) is tuple and len(record) == 7:
+                machine_id, tag, ts, value, value_text, unit, quality = record
+                ends = known.get((machine_id, tag, unit, quality))
+                if (
+                    ends is not None
+                    and value_text is None
+                    and (
+                        (type(value) is float and value - value == 0.0)  # finite
+                        or (type(value) is int and -_EXACT_INT <= value <= _EXACT_INT)
+                    )
+                ):
+                    if ts is not last_ts:
+                        last_ts, ts_field = ts, instant(ts)
+                    if ts_field is not None:
+                        parts += (ends[0], ts_field, float8(8, value), ends[1])
+                        if len(parts) >= 4 * _BLOCK_ROWS:
+                            yield b"".join(parts)
+                            parts = []
+                        continue
+            row = self._row(record)
+            if row is not None:
+                fields = [
+                    binary.NULL if v is None else encode(v)
+                    for v, encode in zip(row, self._encoders, strict=True)
+                ]
+                if shortcut and type(row[_VALUE]) is float and row[_VALUE + 1] is None:
+                    head = binary.field_count(len(fields)) + b"".join(fields[:_TS])
+                    known[row[:_TS] + row[_VALUE + 2 : _VALUE + 4]] = (
+                        head,
+                        b"".join(fields[_VALUE + 1 :]),
+                    )
+                parts.append(binary.field_count(len(fields)) + b"".join(fields))
+                if len(parts) >= 4 * _BLOCK_ROWS:
+                    yield b"".join(parts)
+                    parts = []
+        if parts:
+            yield b"".join(parts)
+
+    def recheck(self, records: Iterable[object]) -> list[tuple]:
+        """The accepted rows that can be copied now, checked afresh (for the upsert, after the
+        copy of `encoded` failed)."""
+        self.held, self.rejected = [], []
+        return [row for record in records if (row := self._row(record)) is not None]
+
+    def _row(self, record: object) -> tuple | None:
+        """The row of a record to copy now; None when it is rejected or held back."""
+        try:
+            row = self._target.row(record, self._window)
+        except Rejected as problem:
+            self.rejected.append((record, str(problem)))
+            return None
+        except Exception as error:  # noqa: BLE001 - what no check foresaw costs one record
+            self.rejected.append((record, f"unreadable record: {type(error).__name__}: {error}"))
+            return None
+        added = self._machines.get(row[0])
+        if added is None:
+            self.rejected.append((record, f"unknown machine {row[0]!r}"))
+            return None
+        row += added
+        if self._partition_days is not None and row[_TS].date() not in self._partition_days:
+            self.held.append(row)
+            return None
+        return row
+
+    def _instant(self, ts: object) -> bytes | None:
+        """The field of a plausible UTC instant on a day with a partition; None otherwise (the
+        full check then says what is wrong with it, or holds its row back)."""
+        if (
+            type(ts) is dt.datetime
+            and ts.tzinfo is dt.UTC
+            and self._window.earliest <= ts <= self._window.latest
+            and (self._partition_days is None or ts.date() in self._partition_days)
+        ):
+            return binary.timestamptz(ts)
+        return None
 
 
 def _machines(
@@ -248,27 +331,42 @@ def _machines(
     return {machine_id: (source,) for machine_id, _, _ in rows}
 
 
-def _load(conn: Connection, target: _Target, rows: Iterator[tuple], copied: list[tuple]) -> int:
-    """Copy `rows` (each one also lands in `copied`) into the table; if a key is already there
-    or twice in the batch, upsert `copied` instead, the last row for a key winning."""
+def _load(
+    conn: Connection, target: _Target, blocks: Iterator[bytes], rows: Callable[[], list[tuple]]
+) -> int:
+    """Copy the encoded rows into the table; if a key is already there or twice in the batch,
+    upsert `rows()` (the same rows, as tuples) instead, the last row for a key winning."""
     try:
         with conn.transaction():  # a savepoint: a clashing key undoes just the copy
-            return _copy(conn, sql.Identifier("curated", target.table), target, rows)
+            return _copy(conn, sql.Identifier("curated", target.table), target, blocks)
     except UniqueViolation:
-        deque(rows, maxlen=0)  # the rest of the batch, so that `copied` is complete
-        latest = {row[: len(target.key)]: row for row in copied}
+        latest = {row[: len(target.key)]: row for row in rows()}
         return _upsert(conn, target, latest.values())
 
 
-def _copy(conn: Connection, table: sql.Identifier, target: _Target, rows: Iterable[tuple]) -> int:
+def _encoded(target: _Target, rows: Iterable[tuple]) -> Iterator[bytes]:
+    """Checked rows as blocks of binary COPY rows."""
+    encoders = target.encoders()
+    block: list[bytes] = []
+    for row in rows:
+        block.append(binary.row(row, encoders))
+        if len(block) >= _BLOCK_ROWS:
+            yield b"".join(block)
+            block = []
+    if block:
+        yield b"".join(block)
+
+
+def _copy(conn: Connection, table: sql.Identifier, target: _Target, blocks: Iterable[bytes]) -> int:
     cursor = conn.cursor()
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)").format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, target.columns))
     )
     with cursor.copy(statement) as copy:
-        copy.set_types([_COLUMN_TYPES[column] for column in target.columns])
-        for row in rows:
-            copy.write_row(row)
+        copy.write(binary.SIGNATURE)
+        for block in blocks:
+            copy.write(block)
+        copy.write(binary.TRAILER)
     return cursor.rowcount
 
 
@@ -280,7 +378,7 @@ def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
     conn.execute(
         sql.SQL("CREATE TEMP TABLE stage AS SELECT {} FROM {} WITH NO DATA").format(columns, table)
     )
-    _copy(conn, sql.Identifier("stage"), target, rows)
+    _copy(conn, sql.Identifier("stage"), target, _encoded(target, rows))
     written = conn.execute(merge_from_stage("stage", table, target.columns, target.key)).rowcount
     conn.execute("DROP TABLE stage")
     return written
