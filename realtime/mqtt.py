@@ -152,6 +152,17 @@ class _BufferedSocket:
         self._sock.close()
 
 
+class _Received(paho.MQTTMessage):
+    """An incoming message: paho's, without the `info` (with its lock and condition) that paho
+    makes for every message, yet uses only to track the messages it publishes."""
+
+    __slots__ = ()
+
+    def __init__(self, mid: int, topic: bytes) -> None:
+        self.mid, self._topic = mid, topic
+        self.state, self.properties = paho.mqtt_ms_invalid, None
+
+
 class _Client(paho.Client):
     """paho's client reading through a `_BufferedSocket`, every buffered packet per wake-up, and
     handing each message straight to `on_message`: paho would first match its topic against
@@ -166,8 +177,9 @@ class _Client(paho.Client):
                 self.on_message(self, self._userdata, message)
 
     def _packet_read(self) -> paho.MQTTErrorCode:
-        """A buffered MQTT 3.1.1 PUBLISH is decoded here, in one step; paho reads the rest (and
-        every v5 packet, whose properties it decodes) in its own steps."""
+        """Buffered MQTT 3.1.1 PUBLISH packets are decoded here, each in one step, all that are
+        buffered whole; paho reads the rest (and every v5 packet, whose properties it decodes)
+        in its own steps."""
         sock = self._sock
         if (
             self._in_packet["command"] == 0
@@ -176,7 +188,14 @@ class _Client(paho.Client):
         ):
             packet = sock.publish_packet()
             if packet is not None:
-                return self._publish_received(*packet)
+                result = self._publish_received(*packet)
+                while (  # the rest of the buffered PUBLISH packets, without paho's loop per one
+                    result == paho.MQTT_ERR_SUCCESS
+                    and self._sock is sock
+                    and (packet := sock.publish_packet()) is not None
+                ):
+                    result = self._publish_received(*packet)
+                return result
         return super()._packet_read()
 
     def _publish_received(self, command: int, body: bytes) -> paho.MQTTErrorCode:
@@ -189,7 +208,7 @@ class _Client(paho.Client):
         start = topic_end + 2 * qos
         if topic_end == 2 or len(body) < start:
             return paho.MQTT_ERR_PROTOCOL  # an empty topic, or cut short: as paho refuses it
-        message = paho.MQTTMessage(int.from_bytes(body[topic_end:start], "big"), body[2:topic_end])
+        message = _Received(int.from_bytes(body[topic_end:start], "big"), body[2:topic_end])
         message.qos, message.dup, message.retain = qos, bool(command & 0x08), bool(command & 0x01)
         message.payload, message.timestamp = body[start:], now
         self._handle_on_message(message)
