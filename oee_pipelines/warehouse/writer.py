@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -188,6 +189,7 @@ class WarehouseWriter:
 
 
 _TS = _TELEMETRY.columns.index("ts")
+_first = operator.itemgetter(0)
 _VALUE = _TELEMETRY.columns.index("value")
 _BLOCK_ROWS = 1000
 """Rows encoded per `Copy.write` (about 100 kB of telemetry): few calls, yet the server starts
@@ -316,11 +318,17 @@ def _machines(
 ) -> dict[str, tuple[str, ...]]:
     """What the writer adds to the rows of each known machine of the batch: the source, and site
     and line where the table has them. The machines are kept from deletion until commit."""
-    named = {
-        m
-        for r in records
-        if isinstance(m := r[0] if type(r) is tuple and r else getattr(r, "machine_id", None), str)
-    }
+    try:  # plain tuples, as busy sources hand them over, in one step
+        firsts: set[object] = set(map(_first, records))  # type: ignore[arg-type]
+    except (TypeError, IndexError, KeyError):  # records, or a field that cannot be hashed
+        firsts = {
+            m
+            for r in records
+            if isinstance(
+                m := r[0] if type(r) is tuple and r else getattr(r, "machine_id", None), str
+            )
+        }
+    named = [m for m in firsts if isinstance(m, str)]
     rows = conn.execute(
         "SELECT machine_id, site_id, line_id FROM curated.machine"
         " WHERE machine_id = ANY(%s) FOR KEY SHARE",
