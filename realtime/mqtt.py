@@ -188,21 +188,21 @@ class _Client(paho.Client):
         ):
             packet = sock.publish_packet()
             if packet is not None:
-                result = self._publish_received(*packet)
+                now = time.monotonic()  # when the read that brought them returned, give or take
+                with self._msgtime_mutex:
+                    self._last_bytes_received = now
+                result = self._publish_received(*packet, now)
                 while (  # the rest of the buffered PUBLISH packets, without paho's loop per one
                     result == paho.MQTT_ERR_SUCCESS
                     and self._sock is sock
                     and (packet := sock.publish_packet()) is not None
                 ):
-                    result = self._publish_received(*packet)
+                    result = self._publish_received(*packet, now)
                 return result
         return super()._packet_read()
 
-    def _publish_received(self, command: int, body: bytes) -> paho.MQTTErrorCode:
+    def _publish_received(self, command: int, body: bytes, now: float) -> paho.MQTTErrorCode:
         """What paho does with an incoming QoS 0 or 1 PUBLISH (3.1.1), without its copies."""
-        now = time.monotonic()
-        with self._msgtime_mutex:
-            self._last_bytes_received = now
         qos = (command & 0x06) >> 1
         topic_end = 2 + int.from_bytes(body[:2], "big")
         start = topic_end + 2 * qos
