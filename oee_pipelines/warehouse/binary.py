@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 """The header: signature, flags and header extension length (both 0)."""
@@ -57,11 +57,3 @@ ENCODERS: dict[str, Callable[[object], bytes]] = {
 
 def field_count(count: int) -> bytes:
     return _COUNT(count)
-
-
-def row(values: Sequence[object], encoders: Sequence[Callable[[object], bytes]]) -> bytes:
-    """One row, each value encoded by the encoder of its column."""
-    return _COUNT(len(values)) + b"".join(
-        NULL if value is None else encode(value)
-        for value, encode in zip(values, encoders, strict=True)
-    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -166,14 +167,14 @@ class WarehouseWriter:
                 _machines(conn, batch, source, target),
                 self._partitions(conn) if target is _TELEMETRY else None,
             )
-            written = _load(conn, target, check.encoded(batch), lambda: check.recheck(batch))
-            held = check.held
-            if held:
-                new_days = {row[_TS].date() for row in held}
+            stream = check.encoded(batch) if target is _TELEMETRY else check.rows(batch)
+            written = _load(conn, target, stream, check.copied)
+            if check.held:
+                new_days = {row[_TS].date() for row in check.held}
                 conn.execute(
                     "SELECT curated.ensure_telemetry_partitions(%s::date[])", (sorted(new_days),)
                 )
-                written += _load(conn, target, _encoded(target, held), lambda: held)
+                written += _load(conn, target, iter(check.held), check.held)
             insert_dead_letters(conn, (target.letter(r, source, why) for r, why in check.rejected))
         self._partition_days |= new_days
         return WriteResult(len(batch), written, len(check.rejected))
@@ -191,6 +192,7 @@ class WarehouseWriter:
 _TS = _TELEMETRY.columns.index("ts")
 _first = operator.itemgetter(0)
 _VALUE = _TELEMETRY.columns.index("value")
+_ADDED = _TELEMETRY.columns.index("source")
 _BLOCK_ROWS = 1000
 """Rows encoded per `Copy.write` (about 100 kB of telemetry): few calls, yet the server starts
 on a batch while the rest of it is still being checked."""
@@ -202,11 +204,11 @@ class _Check:
     """One batch's records, checked while they stream into COPY: the rows copied, the rows held
     back until their day's telemetry partition exists, and the records rejected with why.
 
-    The common telemetry row (a plain tuple with a finite number, of a machine and tag already
-    seen in this batch with the same unit and quality, at a plausible instant on a day with a
-    partition) takes a shortcut: the check of its strings and the bytes they encode to are
-    remembered per (machine, tag, unit, quality), and those of its timestamp are reused while
-    the rows share the same datetime (the metrics of one message do).
+    Telemetry is encoded here (`encoded`), and its common row (a finite number of a machine and
+    tag already seen in this batch with the same unit and quality, at a plausible instant on a
+    day with a partition) takes a shortcut: the check of its strings and the bytes they encode
+    to are remembered per (machine, tag, unit, quality), and those of its timestamp are reused
+    while the rows share the same datetime (the metrics of one message do).
     """
 
     def __init__(
@@ -220,24 +222,37 @@ class _Check:
         self._window = window
         self._machines = machines
         self._partition_days = partition_days
-        self._encoders = target.encoders()
-        self._known: dict[tuple, tuple[bytes, bytes]] = {}
+        self._known: dict[tuple, tuple[bytes, bytes, tuple[str, ...]]] = {}
         """(machine, tag, unit, quality) of an accepted telemetry row: the bytes of its fields
-        before `ts` and after `value`."""
+        before `ts` and after `value`, and what the writer adds to its rows."""
+        self.copied: list[tuple] = []
         self.held: list[tuple] = []
         self.rejected: list[tuple[object, str]] = []
 
+    def rows(self, records: Iterable[object]) -> Iterator[tuple]:
+        """The accepted rows that can be copied now; no record can make this raise."""
+        for record in records:
+            row = self._row(record)
+            if row is not None:
+                yield row
+
     def encoded(self, records: Iterable[object]) -> Iterator[bytes]:
-        """The accepted rows that can be copied now, as blocks of binary COPY rows; no record
-        can make this raise."""
-        shortcut = self._target is _TELEMETRY
-        known, instant, float8 = self._known, self._instant, binary.float8
+        """The accepted telemetry rows that can be copied now, as blocks of binary COPY rows;
+        no record can make this raise."""
+        known, copied = self._known, self.copied
+        float8, timestamptz = binary.float8, binary.timestamptz
+        earliest, latest, days = self._window.earliest, self._window.latest, self._partition_days
+        encoders = self._target.encoders()
         parts: list[bytes] = []
         last_ts: object = None
         ts_field: bytes | None = None
         for record in records:
-            if shortcut and type(record) is tuple and len(record) == 7:
-                machine_id, tag, ts, value, value_text, unit, quality = record
+            fields = record
+            if type(record) is TelemetryRecord:  # its fields, as a busy source's tuple
+                r = record
+                fields = (r.machine_id, r.tag, r.ts, r.value, r.value_text, r.unit, r.quality)
+            if type(fields) is tuple and len(fields) == 7:
+                machine_id, tag, ts, value, value_text, unit, quality = fields
                 ends = known.get((machine_id, tag, unit, quality))
                 if (
                     ends is not None
@@ -247,41 +262,45 @@ class _Check:
                         or (type(value) is int and -_EXACT_INT <= value <= _EXACT_INT)
                     )
                 ):
-                    if ts is not last_ts:
-                        last_ts, ts_field = ts, instant(ts)
+                    if ts is not last_ts:  # plausible, UTC, on a day with a partition
+                        last_ts, ts_field = ts, None
+                        if (
+                            type(ts) is dt.datetime
+                            and ts.tzinfo is dt.UTC
+                            and earliest <= ts <= latest
+                            and (days is None or ts.date() in days)
+                        ):
+                            ts_field = timestamptz(ts)
                     if ts_field is not None:
                         parts += (ends[0], ts_field, float8(8, value), ends[1])
+                        copied.append(fields + ends[2])
                         if len(parts) >= 4 * _BLOCK_ROWS:
                             yield b"".join(parts)
                             parts = []
                         continue
             row = self._row(record)
             if row is not None:
-                fields = [
+                encoded = [
                     binary.NULL if v is None else encode(v)
-                    for v, encode in zip(row, self._encoders, strict=True)
+                    for v, encode in zip(row, encoders, strict=True)
                 ]
-                if shortcut and type(row[_VALUE]) is float and row[_VALUE + 1] is None:
-                    head = binary.field_count(len(fields)) + b"".join(fields[:_TS])
+                head = binary.field_count(len(encoded)) + b"".join(encoded[:_TS])
+                if type(row[_VALUE]) is float and row[_VALUE + 1] is None:
                     known[row[:_TS] + row[_VALUE + 2 : _VALUE + 4]] = (
                         head,
-                        b"".join(fields[_VALUE + 1 :]),
+                        b"".join(encoded[_VALUE + 1 :]),
+                        row[_ADDED:],
                     )
-                parts.append(binary.field_count(len(fields)) + b"".join(fields))
+                parts.append(head + b"".join(encoded[_TS:]))
                 if len(parts) >= 4 * _BLOCK_ROWS:
                     yield b"".join(parts)
                     parts = []
         if parts:
             yield b"".join(parts)
 
-    def recheck(self, records: Iterable[object]) -> list[tuple]:
-        """The accepted rows that can be copied now, checked afresh (for the upsert, after the
-        copy of `encoded` failed)."""
-        self.held, self.rejected = [], []
-        return [row for record in records if (row := self._row(record)) is not None]
-
     def _row(self, record: object) -> tuple | None:
-        """The row of a record to copy now; None when it is rejected or held back."""
+        """The row of a record to copy now (kept in `copied`); None when it is rejected or held
+        back."""
         try:
             row = self._target.row(record, self._window)
         except Rejected as problem:
@@ -298,19 +317,8 @@ class _Check:
         if self._partition_days is not None and row[_TS].date() not in self._partition_days:
             self.held.append(row)
             return None
+        self.copied.append(row)
         return row
-
-    def _instant(self, ts: object) -> bytes | None:
-        """The field of a plausible UTC instant on a day with a partition; None otherwise (the
-        full check then says what is wrong with it, or holds its row back)."""
-        if (
-            type(ts) is dt.datetime
-            and ts.tzinfo is dt.UTC
-            and self._window.earliest <= ts <= self._window.latest
-            and (self._partition_days is None or ts.date() in self._partition_days)
-        ):
-            return binary.timestamptz(ts)
-        return None
 
 
 def _machines(
@@ -339,46 +347,41 @@ def _machines(
     return {machine_id: (source,) for machine_id, _, _ in rows}
 
 
-def _load(
-    conn: Connection, target: _Target, blocks: Iterator[bytes], rows: Callable[[], list[tuple]]
-) -> int:
-    """Copy the encoded rows into the table; if a key is already there or twice in the batch,
-    upsert `rows()` (the same rows, as tuples) instead, the last row for a key winning."""
+def _load(conn: Connection, target: _Target, stream: Iterator, copied: list[tuple]) -> int:
+    """Copy `stream` (rows, or blocks of rows already encoded; each row also lands in `copied`)
+    into the table; if a key is already there or twice in the batch, upsert `copied` instead,
+    the last row for a key winning."""
     try:
         with conn.transaction():  # a savepoint: a clashing key undoes just the copy
-            return _copy(conn, sql.Identifier("curated", target.table), target, blocks)
+            return _copy(conn, sql.Identifier("curated", target.table), target, stream)
     except UniqueViolation:
-        latest = {row[: len(target.key)]: row for row in rows()}
-        return _upsert(conn, target, latest.values())
+        deque(stream, maxlen=0)  # the rest of the batch, so that `copied` is complete
+        latest = {row[: len(target.key)]: row for row in copied}
+        return _upsert(conn, target, iter(latest.values()))
 
 
-def _encoded(target: _Target, rows: Iterable[tuple]) -> Iterator[bytes]:
-    """Checked rows as blocks of binary COPY rows."""
-    encoders = target.encoders()
-    block: list[bytes] = []
-    for row in rows:
-        block.append(binary.row(row, encoders))
-        if len(block) >= _BLOCK_ROWS:
-            yield b"".join(block)
-            block = []
-    if block:
-        yield b"".join(block)
-
-
-def _copy(conn: Connection, table: sql.Identifier, target: _Target, blocks: Iterable[bytes]) -> int:
+def _copy(conn: Connection, table: sql.Identifier, target: _Target, stream: Iterator) -> int:
+    """COPY rows given as tuples (psycopg encodes them), or as blocks of encoded rows."""
     cursor = conn.cursor()
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)").format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, target.columns))
     )
     with cursor.copy(statement) as copy:
-        copy.write(binary.SIGNATURE)
-        for block in blocks:
-            copy.write(block)
-        copy.write(binary.TRAILER)
+        first = next(stream, None)
+        if isinstance(first, bytes):
+            copy.write(binary.SIGNATURE + first)
+            for block in stream:
+                copy.write(block)
+            copy.write(binary.TRAILER)
+        elif first is not None:
+            copy.set_types([_COLUMN_TYPES[column] for column in target.columns])
+            copy.write_row(first)
+            for row in stream:
+                copy.write_row(row)
     return cursor.rowcount
 
 
-def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
+def _upsert(conn: Connection, target: _Target, rows: Iterator[tuple]) -> int:
     """Stage the rows and merge them on the key, rewriting only rows that changed (the stage
     goes again: the rows of new partitions may need one in the same transaction)."""
     columns = sql.SQL(", ").join(map(sql.Identifier, target.columns))
@@ -386,7 +389,7 @@ def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
     conn.execute(
         sql.SQL("CREATE TEMP TABLE stage AS SELECT {} FROM {} WITH NO DATA").format(columns, table)
     )
-    _copy(conn, sql.Identifier("stage"), target, _encoded(target, rows))
+    _copy(conn, sql.Identifier("stage"), target, rows)
     written = conn.execute(merge_from_stage("stage", table, target.columns, target.key)).rowcount
     conn.execute("DROP TABLE stage")
     return written
