@@ -3,8 +3,8 @@
 Each record is checked on its own (`records.py`): one the warehouse cannot accept (a bad field,
 an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its reason and
 never costs the rest of its batch. The accepted rows stream, as they are checked, into a binary
-COPY straight into the table inside a savepoint, so the checks overlap the server's work; the
-writer encodes the rows itself (`binary.py`), reusing what repeats within a batch. Only
+COPY straight into the table inside a savepoint, so the checks overlap the server's work;
+telemetry rows it encodes itself (`binary.py`), reusing what repeats within a batch. Only
 when a key is already there (a replay, a correction) or twice in the batch does the batch fall
 back to a stage and an upsert that keeps the last row for a key and rewrites just the rows that
 changed. Either way a replay writes nothing twice, a corrected reading wins, and one batch is
