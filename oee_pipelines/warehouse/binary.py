@@ -38,10 +38,6 @@ def timestamptz(value: dt.datetime) -> bytes:
     return _INT8(8, (value - _POSTGRES_EPOCH) // _MICROSECOND)
 
 
-def int8(value: int) -> bytes:
-    return _INT8(8, value)
-
-
 def _float8(value: float) -> bytes:
     return _FLOAT8(8, value)
 
@@ -49,10 +45,10 @@ def _float8(value: float) -> bytes:
 ENCODERS: dict[str, Callable[[object], bytes]] = {
     "text": text,  # type: ignore[dict-item]
     "timestamptz": timestamptz,  # type: ignore[dict-item]
-    "int8": int8,  # type: ignore[dict-item]
     "float8": _float8,  # type: ignore[dict-item]
 }
-"""The field (length and value) of a non-NULL value, by PostgreSQL type."""
+"""The field (length and value) of a non-NULL value, by PostgreSQL type (telemetry's types: the
+other tables are copied row by row by psycopg)."""
 
 
 def field_count(count: int) -> bytes:

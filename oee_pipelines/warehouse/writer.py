@@ -107,7 +107,7 @@ class _Target:
         return record_letter(record, source, self.name, reason)
 
     def encoders(self) -> list[Callable[[object], bytes]]:
-        """How each column's (non-NULL) value is encoded for a binary COPY."""
+        """How each column's (non-NULL) value is encoded for a binary COPY (telemetry)."""
         return [binary.ENCODERS[_COLUMN_TYPES[column]] for column in self.columns]
 
     @property
