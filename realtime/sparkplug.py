@@ -312,8 +312,9 @@ class SparkplugSource:
         """Rows of a message's metrics; False when a metric's alias or name was not born.
 
         The hot path of the host: a number of a plain telemetry tag becomes a `TelemetryRow`
-        tuple right here (as `MachineSignals.reading` would make it a record); signals and
-        text go through the signal logic.
+        tuple right here (as `MachineSignals.reading` would make it a record), a finite float
+        or double without even a call to `scalar`; signals and text go through the signal
+        logic.
         """
         resolved = True
         received_at, payload_ms = m.received_at, m.payload.timestamp
@@ -340,6 +341,14 @@ class SparkplugSource:
                     late = problem_of(ts, received_at)
                 except PayloadError as exc:
                     late = str(exc)
+            if late is None and not binding.signal and not metric.is_null:
+                kind = metric.WhichOneof("value")  # a float or double, finite: what `scalar` says
+                if kind == "double_value" or kind == "float_value":
+                    value = metric.double_value if kind == "double_value" else metric.float_value
+                    if value - value == 0.0:  # inf - inf and nan - nan are nan
+                        machine_id, tag, unit = binding.machine_id, binding.tag, binding.unit
+                        telemetry.append((machine_id, tag, ts, value, None, unit, "good"))
+                        continue
             try:
                 if late is not None:
                     raise PayloadError(late)

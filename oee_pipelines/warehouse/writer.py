@@ -3,7 +3,8 @@
 Each record is checked on its own (`records.py`): one the warehouse cannot accept (a bad field,
 an implausible timestamp, an unknown machine) goes to `raw.dead_letter` with its reason and
 never costs the rest of its batch. The accepted rows stream, as they are checked, into a binary
-COPY straight into the table inside a savepoint, so the checks overlap the server's work. Only
+COPY straight into the table inside a savepoint, so the checks overlap the server's work;
+telemetry rows it encodes itself (`binary.py`), reusing what repeats within a batch. Only
 when a key is already there (a replay, a correction) or twice in the batch does the batch fall
 back to a stage and an upsert that keeps the last row for a key and rewrites just the rows that
 changed. Either way a replay writes nothing twice, a corrected reading wins, and one batch is
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from oee_pipelines.warehouse import binary
 from oee_pipelines.warehouse.dead_letters import escaped, insert_dead_letters, record_letter
 from oee_pipelines.warehouse.pool import scalar
 from oee_pipelines.warehouse.records import (
@@ -103,6 +106,10 @@ class _Target:
             record = self.record(*record)
         return record_letter(record, source, self.name, reason)
 
+    def encoders(self) -> list[Callable[[object], bytes]]:
+        """How each column's (non-NULL) value is encoded for a binary COPY (telemetry)."""
+        return [binary.ENCODERS[_COLUMN_TYPES[column]] for column in self.columns]
+
     @property
     def columns(self) -> tuple[str, ...]:
         added = ("source", "site_id", "line_id") if self.with_hierarchy else ("source",)
@@ -160,7 +167,8 @@ class WarehouseWriter:
                 _machines(conn, batch, source, target),
                 self._partitions(conn) if target is _TELEMETRY else None,
             )
-            written = _load(conn, target, check.rows(batch), check.copied)
+            stream = check.encoded(batch) if target is _TELEMETRY else check.rows(batch)
+            written = _load(conn, target, stream, check.copied)
             if check.held:
                 new_days = {row[_TS].date() for row in check.held}
                 conn.execute(
@@ -182,11 +190,26 @@ class WarehouseWriter:
 
 
 _TS = _TELEMETRY.columns.index("ts")
+_first = operator.itemgetter(0)
+_VALUE = _TELEMETRY.columns.index("value")
+_ADDED = _TELEMETRY.columns.index("source")
+_BLOCK_ROWS = 1000
+"""Rows encoded per `Copy.write` (about 100 kB of telemetry): few calls, yet the server starts
+on a batch while the rest of it is still being checked."""
+_EXACT_INT = 2**53
+"""Integers up to this size are exact as float8 (larger ones take the full check)."""
 
 
 class _Check:
     """One batch's records, checked while they stream into COPY: the rows copied, the rows held
-    back until their day's telemetry partition exists, and the records rejected with why."""
+    back until their day's telemetry partition exists, and the records rejected with why.
+
+    Telemetry is encoded here (`encoded`), and its common row (a finite number of a machine and
+    tag already seen in this batch with the same unit and quality, at a plausible instant on a
+    day with a partition) takes a shortcut: the check of its strings and the bytes they encode
+    to are remembered per (machine, tag, unit, quality), and those of its timestamp are reused
+    while the rows share the same datetime (the metrics of one message do).
+    """
 
     def __init__(
         self,
@@ -199,33 +222,103 @@ class _Check:
         self._window = window
         self._machines = machines
         self._partition_days = partition_days
+        self._known: dict[tuple, tuple[bytes, bytes, tuple[str, ...]]] = {}
+        """(machine, tag, unit, quality) of an accepted telemetry row: the bytes of its fields
+        before `ts` and after `value`, and what the writer adds to its rows."""
         self.copied: list[tuple] = []
         self.held: list[tuple] = []
         self.rejected: list[tuple[object, str]] = []
 
     def rows(self, records: Iterable[object]) -> Iterator[tuple]:
         """The accepted rows that can be copied now; no record can make this raise."""
-        checked, window = self._target.row, self._window
         for record in records:
-            try:
-                row = checked(record, window)
-            except Rejected as problem:
-                self.rejected.append((record, str(problem)))
-                continue
-            except Exception as error:  # noqa: BLE001 - what no check foresaw costs one record
-                self.rejected.append(
-                    (record, f"unreadable record: {type(error).__name__}: {error}")
-                )
-                continue
-            added = self._machines.get(row[0])
-            if added is None:
-                self.rejected.append((record, f"unknown machine {row[0]!r}"))
-            elif self._partition_days is not None and row[_TS].date() not in self._partition_days:
-                self.held.append(row + added)
-            else:
-                row += added
-                self.copied.append(row)
+            row = self._row(record)
+            if row is not None:
                 yield row
+
+    def encoded(self, records: Iterable[object]) -> Iterator[bytes]:
+        """The accepted telemetry rows that can be copied now, as blocks of binary COPY rows;
+        no record can make this raise."""
+        known, copied = self._known, self.copied
+        float8, timestamptz = binary.float8, binary.timestamptz
+        earliest, latest, days = self._window.earliest, self._window.latest, self._partition_days
+        encoders = self._target.encoders()
+        parts: list[bytes] = []
+        last_ts: object = None
+        ts_field: bytes | None = None
+        for record in records:
+            fields = record
+            if type(record) is TelemetryRecord:  # its fields, as a busy source's tuple
+                r = record
+                fields = (r.machine_id, r.tag, r.ts, r.value, r.value_text, r.unit, r.quality)
+            if type(fields) is tuple and len(fields) == 7:
+                machine_id, tag, ts, value, value_text, unit, quality = fields
+                ends = known.get((machine_id, tag, unit, quality))
+                if (
+                    ends is not None
+                    and value_text is None
+                    and (
+                        (type(value) is float and value - value == 0.0)  # finite
+                        or (type(value) is int and -_EXACT_INT <= value <= _EXACT_INT)
+                    )
+                ):
+                    if ts is not last_ts:  # plausible, UTC, on a day with a partition
+                        last_ts, ts_field = ts, None
+                        if (
+                            type(ts) is dt.datetime
+                            and ts.tzinfo is dt.UTC
+                            and earliest <= ts <= latest
+                            and (days is None or ts.date() in days)
+                        ):
+                            ts_field = timestamptz(ts)
+                    if ts_field is not None:
+                        parts += (ends[0], ts_field, float8(8, value), ends[1])
+                        copied.append(fields + ends[2])
+                        if len(parts) >= 4 * _BLOCK_ROWS:
+                            yield b"".join(parts)
+                            parts = []
+                        continue
+            row = self._row(record)
+            if row is not None:
+                encoded = [
+                    binary.NULL if v is None else encode(v)
+                    for v, encode in zip(row, encoders, strict=True)
+                ]
+                head = binary.field_count(len(encoded)) + b"".join(encoded[:_TS])
+                if type(row[_VALUE]) is float and row[_VALUE + 1] is None:
+                    known[row[:_TS] + row[_VALUE + 2 : _VALUE + 4]] = (
+                        head,
+                        b"".join(encoded[_VALUE + 1 :]),
+                        row[_ADDED:],
+                    )
+                parts.append(head + b"".join(encoded[_TS:]))
+                if len(parts) >= 4 * _BLOCK_ROWS:
+                    yield b"".join(parts)
+                    parts = []
+        if parts:
+            yield b"".join(parts)
+
+    def _row(self, record: object) -> tuple | None:
+        """The row of a record to copy now (kept in `copied`); None when it is rejected or held
+        back."""
+        try:
+            row = self._target.row(record, self._window)
+        except Rejected as problem:
+            self.rejected.append((record, str(problem)))
+            return None
+        except Exception as error:  # noqa: BLE001 - what no check foresaw costs one record
+            self.rejected.append((record, f"unreadable record: {type(error).__name__}: {error}"))
+            return None
+        added = self._machines.get(row[0])
+        if added is None:
+            self.rejected.append((record, f"unknown machine {row[0]!r}"))
+            return None
+        row += added
+        if self._partition_days is not None and row[_TS].date() not in self._partition_days:
+            self.held.append(row)
+            return None
+        self.copied.append(row)
+        return row
 
 
 def _machines(
@@ -233,11 +326,17 @@ def _machines(
 ) -> dict[str, tuple[str, ...]]:
     """What the writer adds to the rows of each known machine of the batch: the source, and site
     and line where the table has them. The machines are kept from deletion until commit."""
-    named = {
-        m
-        for r in records
-        if isinstance(m := r[0] if type(r) is tuple and r else getattr(r, "machine_id", None), str)
-    }
+    try:  # plain tuples, as busy sources hand them over, in one step
+        firsts: set[object] = set(map(_first, records))  # type: ignore[arg-type]
+    except (TypeError, IndexError, KeyError):  # records, or a field that cannot be hashed
+        firsts = {
+            m
+            for r in records
+            if isinstance(
+                m := r[0] if type(r) is tuple and r else getattr(r, "machine_id", None), str
+            )
+        }
+    named = [m for m in firsts if isinstance(m, str)]
     rows = conn.execute(
         "SELECT machine_id, site_id, line_id FROM curated.machine"
         " WHERE machine_id = ANY(%s) FOR KEY SHARE",
@@ -248,31 +347,41 @@ def _machines(
     return {machine_id: (source,) for machine_id, _, _ in rows}
 
 
-def _load(conn: Connection, target: _Target, rows: Iterator[tuple], copied: list[tuple]) -> int:
-    """Copy `rows` (each one also lands in `copied`) into the table; if a key is already there
-    or twice in the batch, upsert `copied` instead, the last row for a key winning."""
+def _load(conn: Connection, target: _Target, stream: Iterator, copied: list[tuple]) -> int:
+    """Copy `stream` (rows, or blocks of rows already encoded; each row also lands in `copied`)
+    into the table; if a key is already there or twice in the batch, upsert `copied` instead,
+    the last row for a key winning."""
     try:
         with conn.transaction():  # a savepoint: a clashing key undoes just the copy
-            return _copy(conn, sql.Identifier("curated", target.table), target, rows)
+            return _copy(conn, sql.Identifier("curated", target.table), target, stream)
     except UniqueViolation:
-        deque(rows, maxlen=0)  # the rest of the batch, so that `copied` is complete
+        deque(stream, maxlen=0)  # the rest of the batch, so that `copied` is complete
         latest = {row[: len(target.key)]: row for row in copied}
-        return _upsert(conn, target, latest.values())
+        return _upsert(conn, target, iter(latest.values()))
 
 
-def _copy(conn: Connection, table: sql.Identifier, target: _Target, rows: Iterable[tuple]) -> int:
+def _copy(conn: Connection, table: sql.Identifier, target: _Target, stream: Iterator) -> int:
+    """COPY rows given as tuples (psycopg encodes them), or as blocks of encoded rows."""
     cursor = conn.cursor()
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)").format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, target.columns))
     )
     with cursor.copy(statement) as copy:
-        copy.set_types([_COLUMN_TYPES[column] for column in target.columns])
-        for row in rows:
-            copy.write_row(row)
+        first = next(stream, None)
+        if isinstance(first, bytes):
+            copy.write(binary.SIGNATURE + first)
+            for block in stream:
+                copy.write(block)
+            copy.write(binary.TRAILER)
+        elif first is not None:
+            copy.set_types([_COLUMN_TYPES[column] for column in target.columns])
+            copy.write_row(first)
+            for row in stream:
+                copy.write_row(row)
     return cursor.rowcount
 
 
-def _upsert(conn: Connection, target: _Target, rows: Iterable[tuple]) -> int:
+def _upsert(conn: Connection, target: _Target, rows: Iterator[tuple]) -> int:
     """Stage the rows and merge them on the key, rewriting only rows that changed (the stage
     goes again: the rows of new partitions may need one in the same transaction)."""
     columns = sql.SQL(", ").join(map(sql.Identifier, target.columns))

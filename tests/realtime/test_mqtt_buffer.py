@@ -4,7 +4,15 @@ piece by piece, byte for byte as it arrived."""
 
 from __future__ import annotations
 
-from realtime.mqtt import _BufferedSocket
+import datetime as dt
+
+from oee_pipelines.plant_model import PlantModel
+from realtime.batching import Intake
+from realtime.config import LimitsConfig, MqttConfig
+from realtime.metrics import Metrics
+from realtime.mqtt import Broker, MqttConnector, _BufferedSocket
+from realtime.mqtt_json import MqttJsonSource
+from tests.realtime.support import telemetry_of
 
 
 class _Arrivals:
@@ -17,6 +25,9 @@ class _Arrivals:
         if not self.chunks:
             raise BlockingIOError
         return self.chunks.pop(0)
+
+    def close(self) -> None:
+        self.chunks = []
 
 
 def _publish(topic: bytes, payload: bytes, qos: int = 0, mid: int = 7) -> bytes:
@@ -49,3 +60,37 @@ def test_whole_publish_packets_are_taken_and_the_rest_is_left_as_it_came() -> No
     assert buffered.pending() == 20
     assert buffered.recv(100) + buffered.recv(100) == cut
     assert buffered.pending() == 0
+
+
+def test_every_message_of_a_read_is_in_the_intake_when_the_read_returns_in_order(
+    plant: PlantModel,
+) -> None:
+    """QoS 0 messages wait for the rest of their read to enter the intake together; a QoS 1
+    message among them keeps its place, and nothing waits once the read is handled."""
+    now = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    connector = MqttConnector(
+        MqttJsonSource(plant),
+        Broker.from_url("mqtt://127.0.0.1:1"),
+        MqttConfig(protocol=311),  # the packets below are MQTT 3.1.1
+        LimitsConfig(),
+        Metrics(),
+        lambda: now,
+    )
+    intake = Intake(max_values=1000, max_latency_s=60, max_pending=4, max_acks=1000)
+    connector._intake = intake  # as `run` sets it
+    client = connector._client()
+    topic = b"plant/BER/L2/DEBURR/temp"
+    packets = [_publish(topic, b"1"), _publish(topic, b"2"), _publish(topic, b"3", qos=1)]
+    client._sock = _BufferedSocket(_Arrivals(b"".join([*packets, _publish(topic, b"4")])))
+    client.loop_read()
+    intake.close()
+    batch = intake.take(timeout=0)
+    assert batch is not None
+    assert [r.value for r in telemetry_of(batch.records["mqtt_json"])] == [1, 2, 3, 4]
+    assert len(batch.acks) == 1  # the QoS 1 message's
+    assert (
+        connector._metrics.registry.get_sample_value(
+            "oee_realtime_messages_total", {"source": "mqtt_json"}
+        )
+        == 4
+    )

@@ -316,6 +316,41 @@ def test_telemetry_as_plain_tuples_is_checked_like_records(
     ]
 
 
+def test_rows_like_an_earlier_one_of_the_batch_are_still_checked_each_on_its_own(
+    query: Query, writer: WarehouseWriter
+) -> None:
+    """The writer remembers what it checked and encoded of a machine's tag within a batch; the
+    value, text and timestamp of every later row of that tag are still checked on their own."""
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    batch = [
+        ("M1", "temp", T0, 20.5, None, None, "good"),
+        ("M1", "temp", T0 + MINUTE, math.nan, None, None, "good"),
+        ("M1", "temp", T0 + 2 * MINUTE, 7, None, None, "good"),
+        ("M1", "temp", T0 + 3 * MINUTE, 1.0, "on", None, "good"),
+        ("M1", "temp", (T0 + 4 * MINUTE).astimezone(berlin), 2.0, None, None, "good"),
+        ("M1", "temp", T0 + DAY, 3.0, None, None, "good"),  # a day without a partition yet
+        ("M1", "temp", NOW + DAY, 4.0, None, None, "good"),
+        ("M1", "temp", (T0 + 5 * MINUTE).replace(tzinfo=None), 5.0, None, None, "good"),
+        ("M1", "temp", T0 + 6 * MINUTE, True, None, None, "good"),
+        ("nope", "temp", T0 + 7 * MINUTE, 6.0, None, None, "good"),
+    ]
+    assert writer.write_telemetry(batch, "test") == WriteResult(10, 6, 4)
+    assert query("SELECT ts, value, value_text, quality FROM curated.telemetry ORDER BY ts") == [
+        (T0, 20.5, None, "good"),
+        (T0 + MINUTE, None, "NaN", "bad"),
+        (T0 + 2 * MINUTE, 7.0, None, "good"),
+        (T0 + 3 * MINUTE, 1.0, "on", "good"),
+        (T0 + 4 * MINUTE, 2.0, None, "good"),
+        (T0 + DAY, 3.0, None, "good"),
+    ]
+    assert query("SELECT reason FROM raw.dead_letter ORDER BY reason") == [
+        ("ts 2026-12-01T12:00:00+00:00 is in the future beyond the clock skew",),
+        ("ts is a timestamp without timezone",),
+        ("unknown machine 'nope'",),
+        ("value is bool, not a number",),
+    ]
+
+
 def test_implausible_timestamps_are_dead_letters_never_rows(query: Query, pool) -> None:
     writer = WarehouseWriter(
         pool,
