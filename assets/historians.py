@@ -47,9 +47,10 @@ from oee_pipelines.connectors.historian import (
     telemetry,
     telemetry_of,
     to_rows,
+    unreadable,
 )
 from oee_pipelines.errors import SourceError
-from oee_pipelines.warehouse import WriteResult
+from oee_pipelines.warehouse import DeadLetter, WriteResult
 from oee_pipelines.warehouse.columnar import TELEMETRY, ColumnarLoad
 from oee_pipelines.warehouse.records import Plausibility, Window
 from oee_pipelines.warehouse.window import WindowWriter
@@ -170,6 +171,7 @@ def replace_window(
     window's last page and go through the signal logic (`to_rows`), their rows too."""
     signal_tags = config.signal_tags()
     signal_pages = [READINGS.to_frame()]
+    letters: list[DeadLetter] = []
     overlap: Counter[str] = Counter()
     with writer.replacing(source, start, end) as replacement:
         taken = replacement.others_telemetry()
@@ -186,6 +188,7 @@ def replace_window(
         with ColumnarLoad(replacement.conn, TELEMETRY, source, plausible, context) as load:
             for page in pages:
                 signal_pages.append(page.filter(pl.col("tag").is_in(signal_tags)))
+                letters += unreadable(source, page, start, end)
                 load.add(gaps(telemetry(config, page, start, end)))
             rows = to_rows(source, config, samples(pl.concat(signal_pages)), start, end)
             load.add(gaps(telemetry_of(rows.telemetry)))
@@ -197,7 +200,7 @@ def replace_window(
             "machine_state": writer.write_machine_states(states, source),
             "production_count": writer.write_production_counts(counts, source),
         }
-        replacement.dead_letters(rows.dead_letters)
+        replacement.dead_letters(rows.dead_letters + letters)
     return Replaced(results, dict(overlap))
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self, cast
+from typing import Self
 
 import httpx
 import polars as pl
@@ -50,10 +51,12 @@ READINGS = pl.Schema(
         "value": pl.Float64(),
         "value_text": pl.String(),
         "code": pl.String(),
+        "unreadable": pl.String(),
     }
 )
 """A page of recorded values as columns: the historian's tag, the instant (corrected to true
-UTC), the number or else the text (a string tag, a digital state's name), the quality code."""
+UTC), the number or else the text (a string tag, a digital state's name), the quality code, and
+a value that is none of these (a list, a state without a name) as JSON: a dead letter."""
 TELEMETRY_COLUMNS = pl.Schema(
     {
         "machine_id": pl.String(),
@@ -241,12 +244,16 @@ def readings(
     texts = [value if value.__class__ is str else None for value in values]
     text = pl.Series("value_text", texts, dtype=pl.String)
     number = pl.Series("value", values, dtype=pl.Float64, strict=False)
-    unread = (number.is_null() & text.is_null()).arg_true().to_list()
-    states = [at for at in unread if isinstance(values[at], dict)]
-    for at in states:  # digital states, by name
-        texts[at] = cast(dict, values[at]).get("Name")
-    if states:
-        text = pl.Series("value_text", texts, dtype=pl.String)
+    odd: list[str | None] = [None] * len(values)
+    for at in (number.is_null() & text.is_null()).arg_true().to_list():
+        value = values[at]
+        name = value.get("Name") if isinstance(value, dict) else None
+        if isinstance(name, str):  # a digital state, by name
+            texts[at] = name
+        elif value is not None:
+            odd[at] = json.dumps(value, default=repr)
+    text = pl.Series("value_text", texts, dtype=pl.String)
+    unreadable = pl.Series("unreadable", odd, dtype=pl.String)
     try:
         instant = _instants(pl.Series("ts", timestamps, dtype=pl.String))
     except pl.exceptions.PolarsError as error:
@@ -258,6 +265,7 @@ def readings(
             number,
             text,
             codes.alias("code"),
+            unreadable,
         ]
     ).with_columns(
         pl.when(text.is_null()).then(number).alias("value"), pl.col("code").cast(pl.String)
@@ -293,7 +301,9 @@ def telemetry(
         },
         orient="row",
     )
-    inside = page.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    inside = page.filter(
+        (pl.col("ts") >= start) & (pl.col("ts") < end) & pl.col("unreadable").is_null()
+    )
     return inside.join(plain, left_on="tag", right_on="address", maintain_order="left").select(
         "machine_id",
         pl.col("name").alias("tag"),
@@ -305,10 +315,31 @@ def telemetry(
     )
 
 
+def unreadable(
+    source: str, page: pl.DataFrame, start: dt.datetime, end: dt.datetime
+) -> list[DeadLetter]:
+    """The page's readings inside [start, end) whose value is no number, text or digital state,
+    as dead letters naming the tag and the instant."""
+    odd = page.filter(
+        (pl.col("ts") >= start) & (pl.col("ts") < end) & pl.col("unreadable").is_not_null()
+    )
+    return [
+        DeadLetter(
+            source,
+            "telemetry",
+            "value is no number, text or digital state",
+            {"tag": tag, "ts": ts.isoformat(), "value": value},
+            {"tag": tag, "ts": ts.isoformat()},
+        )
+        for tag, ts, value in odd.select("tag", "ts", "unreadable").iter_rows()
+    ]
+
+
 def samples(readings: pl.DataFrame) -> dict[str, list[Sample]]:
     """Each tag's readings as samples, in the order read (for the signal logic)."""
     history: dict[str, list[Sample]] = {}
-    for tag, ts, value, text, code in readings.iter_rows():
+    readable = readings.filter(pl.col("unreadable").is_null()).drop("unreadable")
+    for tag, ts, value, text, code in readable.iter_rows():
         history.setdefault(tag, []).append(
             (ts.replace(tzinfo=dt.UTC), text if value is None else value, code)
         )

@@ -18,7 +18,12 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 TRAILER = b"\xff\xff"
 NULL = b"\xff\xff\xff\xff"
 
-_POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+"""Where PostgreSQL counts its timestamps from."""
+POSTGRES_EPOCH_US = (POSTGRES_EPOCH - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
+    microseconds=1
+)
+"""The same instant in microseconds since the Unix epoch."""
 _MICROSECOND = dt.timedelta(microseconds=1)
 _INT8 = struct.Struct(">iq").pack
 _FLOAT8 = struct.Struct(">id").pack
@@ -35,7 +40,7 @@ def text(value: str) -> bytes:
 
 def timestamptz(value: dt.datetime) -> bytes:
     """An aware datetime as microseconds since 2000-01-01 UTC."""
-    return _INT8(8, (value - _POSTGRES_EPOCH) // _MICROSECOND)
+    return _INT8(8, (value - POSTGRES_EPOCH) // _MICROSECOND)
 
 
 def _float8(value: float) -> bytes:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
 from oee_pipelines.vocabulary import QUALITIES
+from oee_pipelines.warehouse import binary
 from oee_pipelines.warehouse.dead_letters import insert_dead_letters
 from oee_pipelines.warehouse.pool import scalar
 from oee_pipelines.warehouse.records import MAX_KEY_LENGTH, DeadLetter, Plausibility, Window
@@ -447,10 +447,7 @@ def _partitioned(conn: Connection) -> bool:
     )
 
 
-_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_BINARY_TRAILER = struct.pack("!h", -1)
-_BINARY_NULL = pa.scalar(struct.pack("!i", -1), pa.large_binary())
-_POSTGRES_EPOCH_US = 946_684_800_000_000
+_BINARY_NULL = pa.scalar(binary.NULL, pa.large_binary())
 """2000-01-01 UTC in microseconds since 1970: PostgreSQL's zero of a timestamp."""
 
 
@@ -462,7 +459,7 @@ def _binary(rows: pl.DataFrame, target: ColumnarTarget) -> bytes:
     for name in target.columns:
         column = rows[name]
         if name in target.instants:
-            micros = column.dt.epoch("us").fill_null(0).to_numpy() - _POSTGRES_EPOCH_US
+            micros = column.dt.epoch("us").fill_null(0).to_numpy() - binary.POSTGRES_EPOCH_US
             fields.append(_nullable(column, _fixed(_with_length(micros.astype(">i8")))))
         elif name in target.counts:
             counts = column.cast(pl.Int64).fill_null(0).to_numpy()
@@ -477,7 +474,7 @@ def _binary(rows: pl.DataFrame, target: ColumnarTarget) -> bytes:
     joined = pc.binary_join_element_wise(*fields, pa.scalar(b"", pa.large_binary()))
     offsets = np.frombuffer(joined.buffers()[1], np.int64, len(joined) + 1, joined.offset * 8)
     body = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
-    return b"".join((_BINARY_HEADER, body, _BINARY_TRAILER))
+    return b"".join((binary.SIGNATURE, body, binary.TRAILER))
 
 
 def _with_length(values: np.ndarray) -> np.ndarray:
