@@ -12,7 +12,11 @@ select
     segment.shift_date,
     segment.shift_name,
     coalesce(min(segment.shift_start), min(segment.start_ts)) as period_start,
-    coalesce(least(min(segment.shift_end), {{ oee_now() }}), max(segment.end_ts)) as period_end,
+    -- least() skips NULL: an `unscheduled` row (no shift end) ends with its last segment
+    case
+        when segment.shift_name = 'unscheduled' then max(segment.end_ts)
+        else least(min(segment.shift_end), {{ oee_now() }})
+    end as period_end,
     min(segment.loss_model) as loss_model,
     sum(segment.run_s) + sum(segment.unplanned_downtime_s) as planned_production_s,
     sum(segment.run_s) as run_s,

@@ -6,8 +6,8 @@
 -- cycle time applies to the machine). One sweep over the sorted boundaries, no range join: a
 -- running sum per kind says how many intervals of that kind are open in a piece, and a running
 -- max the start of the latest state, shift and work-order piece begun, which is the one open
--- (those never overlap). Only pieces in a state, a shift or a count interval are kept, all
--- before now.
+-- (those never overlap). Only pieces in a state, a shift or a count interval are kept, from the
+-- earliest plausible date (a PLC with a reset clock reports 1970) and before now.
 with intervals as (
     select
         machine_id,
@@ -119,4 +119,7 @@ select
     open_planned > 0 as in_planned_event,
     open_breaks > 0 as in_break
 from swept
-where end_ts is not null and (open_states > 0 or open_shifts > 0 or open_counts > 0)
+where
+    end_ts is not null
+    and (open_states > 0 or open_shifts > 0 or open_counts > 0)
+    and start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'
