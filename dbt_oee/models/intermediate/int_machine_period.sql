@@ -28,7 +28,7 @@ select
     coalesce(sum(counts.reject_count), 0) as reject_count,
     sum(segment.no_state_s) as no_state_s,
     array_agg(distinct segment.cycle_time_s order by segment.cycle_time_s)
-        filter (where counts.machine_id is not null) as cycle_times_s
+    filter (where counts.machine_id is not null) as cycle_times_s
 from {{ ref('int_machine_segment') }} as segment
 left join {{ ref('int_machine_segment_count') }} as counts
     on

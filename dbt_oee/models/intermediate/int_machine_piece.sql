@@ -84,9 +84,10 @@ boundaries as (
         max(edge.ts) filter (where intervals.kind = 'shift' and edge.delta = 1) as shift_start,
         max(edge.ts) filter (where intervals.kind = 'order' and edge.delta = 1) as order_start
     from intervals
-    cross join lateral (
-        values (intervals.start_ts, 1), (intervals.end_ts, -1)
-    ) as edge (ts, delta)
+    cross join
+        lateral (
+            values (intervals.start_ts, 1), (intervals.end_ts, -1)
+        ) as edge (ts, delta)
     group by intervals.machine_id, edge.ts
 ),
 

@@ -1,9 +1,9 @@
 {{ config(indexes=[{'columns': ['machine_id', 'shift_date', 'reason_code'], 'unique': True}]) }}
 
 -- Where planned production time was lost: per machine and shift date, over its rows of
--- oee_machine_shift (`unscheduled` time never loses any), the seconds of unplanned downtime by reason (the state's reason code, else the
--- state, else `no_state` for time without any state) and the number of state intervals that
--- lost them, ranked per machine and date.
+-- oee_machine_shift (`unscheduled` time never loses any), the seconds of unplanned downtime by
+-- reason (the state's reason code, else the state, else `no_state` for time without any
+-- state) and the number of state intervals that lost them, ranked per machine and date.
 with reasons as (
     select
         segment.site_id,
