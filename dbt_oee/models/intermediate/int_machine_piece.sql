@@ -74,12 +74,12 @@ boundaries as (
     select
         intervals.machine_id,
         edge.ts,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0) as d_state,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'count'), 0) as d_count,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0) as d_planned,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'shift'), 0) as d_shift,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'break'), 0) as d_break,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'order'), 0) as d_order,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0)::int as d_state,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'count'), 0)::int as d_count,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0)::int as d_planned,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'shift'), 0)::int as d_shift,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'break'), 0)::int as d_break,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'order'), 0)::int as d_order,
         max(edge.ts) filter (where intervals.kind = 'state' and edge.delta = 1) as state_start,
         max(edge.ts) filter (where intervals.kind = 'shift' and edge.delta = 1) as shift_start,
         max(edge.ts) filter (where intervals.kind = 'order' and edge.delta = 1) as order_start
