@@ -2,8 +2,10 @@
 
 -- The parts of each segment: every count interval split over the segments it covers in
 -- proportion to time (segments are cut at every count boundary, so each lies inside or outside
--- a count interval), and those parts at the cycle time in force in the segment. The join is
--- bounded on the segment's start from both sides, so each count reads only its own segments.
+-- a count interval), and those parts at the cycle time in force in the segment. Lateral, so
+-- that each count reads only its own segments through the index on (machine_id, start_ts),
+-- bounded from both sides; the other way round, a count index bounded from above only would
+-- read every earlier count of the machine for every segment.
 with shares as (
     select
         segment.machine_id,
@@ -11,15 +13,22 @@ with shares as (
         segment.cycle_time_s,
         production_count.good_count,
         production_count.reject_count,
-        extract(epoch from segment.end_ts - segment.start_ts)::double precision
+        segment.duration_s
         / extract(epoch from production_count.end_ts - production_count.start_ts)::double precision
             as fraction
     from {{ ref('stg_machine_data__production_count') }} as production_count
-    inner join {{ ref('int_machine_segment') }} as segment
-        on
-            production_count.machine_id = segment.machine_id
-            and production_count.start_ts <= segment.start_ts
-            and production_count.end_ts > segment.start_ts
+    cross join lateral (
+        select
+            covered.machine_id,
+            covered.start_ts,
+            covered.cycle_time_s,
+            extract(epoch from covered.end_ts - covered.start_ts)::double precision as duration_s
+        from {{ ref('int_machine_segment') }} as covered
+        where
+            covered.machine_id = production_count.machine_id
+            and covered.start_ts >= production_count.start_ts
+            and covered.start_ts < production_count.end_ts
+    ) as segment
 )
 
 select
