@@ -2,10 +2,10 @@
 
 -- The parts of each segment: every count interval split over the segments it covers in
 -- proportion to time (segments are cut at every count boundary, so each lies inside or outside
--- a count interval), and those parts at the cycle time in force in the segment. Lateral, so
--- that each count reads only its own segments through the index on (machine_id, start_ts),
--- bounded from both sides; the other way round, a count index bounded from above only would
--- read every earlier count of the machine for every segment.
+-- a count interval), and those parts at the cycle time in force in the segment. Lateral and
+-- fenced, so that each count reads only its own segments through the index on (machine_id,
+-- start_ts), bounded from both sides; the other way round, the count index bounded from above
+-- only, every segment would read every earlier count of its machine.
 with shares as (
     select
         segment.machine_id,
@@ -28,6 +28,10 @@ with shares as (
             covered.machine_id = production_count.machine_id
             and covered.start_ts >= production_count.start_ts
             and covered.start_ts < production_count.end_ts
+        -- offset: a fence that keeps the planner from flattening the lateral into a join,
+        -- which it then runs the quadratic way round
+        order by covered.start_ts
+        offset 0
     ) as segment
 )
 
