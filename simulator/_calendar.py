@@ -73,12 +73,19 @@ def production_days(site: Site, start: dt.datetime, end: dt.datetime) -> list[dt
     return days
 
 
+def _in_shift(site: Site, day: dt.date, shift_start: dt.time, wall_time: dt.time) -> dt.datetime:
+    """The instant of a wall-clock time inside the shift starting at `shift_start` on `day`:
+    a time before the shift's start is after midnight, on the next day."""
+    return local_instant(site, day if wall_time >= shift_start else day + _ONE_DAY, wall_time)
+
+
 def shift_windows(site: Site, start: dt.datetime, end: dt.datetime) -> list[ShiftWindow]:
     """The shift windows of the site that overlap [start, end), ordered by start.
 
     A shift starts on each local date whose weekday is in its `days`; it ends on the next local
     date when it crosses midnight. Local times go through zoneinfo, so a night shift over a DST
-    change lasts 7 h or 9 h of real time.
+    change lasts 7 h or 9 h of real time. The plant model's `breaks` of a shift (none when the
+    model has no such field) become the window's breaks.
     """
     windows = []
     day = (
@@ -96,6 +103,13 @@ def shift_windows(site: Site, start: dt.datetime, end: dt.datetime) -> list[Shif
                 shift_name=shift.name,
                 start=local_instant(site, day, shift.start),
                 end=local_instant(site, end_day, shift.end),
+                breaks=tuple(
+                    (
+                        _in_shift(site, day, shift.start, pause.start),
+                        _in_shift(site, day, shift.start, pause.end),
+                    )
+                    for pause in getattr(shift, "breaks", ())
+                ),
             )
             if window.start < end and window.end > start:
                 windows.append(window)
