@@ -7,7 +7,9 @@ so that all of them agree on which machines exist and where their signals come f
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +26,7 @@ from pydantic import (
 )
 
 from oee_pipelines.errors import PlantModelError
+from oee_pipelines.vocabulary import MachineState
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -43,6 +46,21 @@ class TagMapping(_Model):
     rollover: int | None = Field(default=None, gt=0)
 
 
+def _wall_clock(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:
+        raise ValueError("a shift time is the site's local wall-clock time: drop the offset")
+    return value
+
+
+class Break(_Model):
+    """A planned break inside a shift, in local wall-clock time (after midnight: the next day)."""
+
+    start: dt.time
+    end: dt.time
+
+    _wall_clock = field_validator("start", "end")(_wall_clock)
+
+
 class Shift(_Model):
     """A recurring shift in local wall-clock time; it ends on the next day when end < start."""
 
@@ -50,13 +68,9 @@ class Shift(_Model):
     start: dt.time
     end: dt.time
     days: tuple[Weekday, ...] = WEEKDAYS
+    breaks: tuple[Break, ...] = ()
 
-    @field_validator("start", "end")
-    @classmethod
-    def _wall_clock(cls, value: dt.time) -> dt.time:
-        if value.tzinfo is not None:
-            raise ValueError("a shift time is the site's local wall-clock time: drop the offset")
-        return value
+    _wall_clock = field_validator("start", "end")(_wall_clock)
 
     @field_validator("end")
     @classmethod
@@ -64,6 +78,32 @@ class Shift(_Model):
         if end == info.data.get("start"):
             raise ValueError(f"equals start {end:%H:%M}: a shift cannot last 24 h")
         return end
+
+    @model_validator(mode="after")
+    def _breaks_inside(self) -> Shift:
+        """Each break lies inside the shift and no two overlap, or a second would count twice."""
+        length = self.offset(self.end)
+        spans = sorted(
+            ((self.offset(b.start), self.offset(b.end), b) for b in self.breaks),
+            key=lambda span: span[:2],
+        )
+        for start, end, one in spans:
+            if not start < end <= length:
+                raise ValueError(
+                    f"break {one.start:%H:%M}-{one.end:%H:%M} is not inside the shift "
+                    f"{self.start:%H:%M}-{self.end:%H:%M}"
+                )
+        for (_, end, one), (start, _, other) in itertools.pairwise(spans):
+            if start < end:
+                raise ValueError(
+                    f"breaks {one.start:%H:%M}-{one.end:%H:%M} and "
+                    f"{other.start:%H:%M}-{other.end:%H:%M} overlap"
+                )
+        return self
+
+    def offset(self, time: dt.time) -> dt.timedelta:
+        """How long after the shift's start a wall-clock time inside the shift comes."""
+        return (_since_midnight(time) - _since_midnight(self.start)) % _DAY
 
     @property
     def crosses_midnight(self) -> bool:
@@ -105,6 +145,23 @@ def _overlap(shifts: tuple[Shift, ...]) -> tuple[int, int, dt.timedelta] | None:
     return None
 
 
+class LossModel(_Model):
+    """How a site maps states to losses (contracts.md section 3); the defaults are ISO 22400."""
+
+    micro_stop_threshold_s: float = Field(default=0, ge=0, allow_inf_nan=False)
+    changeover: Literal["availability", "performance"] = "availability"
+    excluded_states: tuple[MachineState, ...] = ()
+    excluded_reason_codes: tuple[str, ...] = ()
+    breaks_are_planned_downtime: bool = True
+
+    @property
+    def fingerprint(self) -> str:
+        """A short stable id of the mapping, recorded on every OEE row it produced: the first
+        12 hex digits of the md5 of its canonical JSON (sorted keys, no spaces)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
 class Machine(_Model):
     id: str = Field(min_length=1)
     name: str
@@ -133,6 +190,7 @@ class Site(_Model):
     id: str = Field(min_length=1)
     name: str
     timezone: str
+    loss_model: LossModel = LossModel()
     shifts: tuple[Shift, ...]
     lines: tuple[Line, ...] = Field(min_length=1)
 

@@ -10,7 +10,7 @@ from oee_pipelines.warehouse import sync_log
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from resources import PlantModelResource, WarehouseResource
 
-PLANT_MODEL_TABLES = ("site", "line", "machine", "shift_pattern")
+PLANT_MODEL_TABLES = ("site", "line", "machine", "shift_pattern", "shift_break")
 
 
 @multi_asset(
@@ -23,8 +23,9 @@ PLANT_MODEL_TABLES = ("site", "line", "machine", "shift_pattern")
 def plant_model(
     context: AssetExecutionContext, plant: PlantModelResource, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
-    """Sites (with IANA timezones), lines, machines (with default ideal cycle times) and shift
-    calendars from the plant model file, upserted into curated.site/line/machine/shift_pattern.
+    """Sites (with IANA timezones and loss models), lines, machines (with default ideal cycle
+    times) and shift calendars with their breaks from the plant model file, upserted into
+    curated.site/line/machine/shift_pattern/shift_break.
     """
     model = plant.load()
     with sync_log(

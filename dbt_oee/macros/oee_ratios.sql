@@ -6,8 +6,8 @@
 {% macro oee_ratios() -%}
     run_s / nullif(planned_production_s, 0) as availability,
     ideal_run_s / nullif(run_s, 0) as performance,
-    good_count::double precision / nullif(total_count, 0) as quality,
+    good_count / nullif(total_count, 0) as quality,
     (run_s / nullif(planned_production_s, 0))
         * (ideal_run_s / nullif(run_s, 0))
-        * (good_count::double precision / nullif(total_count, 0)) as oee
+        * (good_count / nullif(total_count, 0)) as oee
 {%- endmacro %}

@@ -1,6 +1,7 @@
 {#
   The sums of a rollup from the rows below it (machine-shifts, line-shifts): times and counts
-  are added up first, and oee_ratios() divides them afterwards.
+  are added up first, and oee_ratios() divides them afterwards. Counts are sums of shares of
+  count intervals split over periods, hence double precision.
 #}
 {% macro oee_sums() -%}
     min(period_start) as period_start,
@@ -10,9 +11,9 @@
     sum(planned_downtime_s) as planned_downtime_s,
     sum(unplanned_downtime_s) as unplanned_downtime_s,
     sum(ideal_run_s) as ideal_run_s,
-    sum(total_count)::bigint as total_count,
-    sum(good_count)::bigint as good_count,
-    sum(reject_count)::bigint as reject_count
+    sum(total_count) as total_count,
+    sum(good_count) as good_count,
+    sum(reject_count) as reject_count
 {%- endmacro %}
 
 {# The measures of every oee_* table, after its keys (contracts.md section 2). #}
@@ -25,5 +26,6 @@
     total_count,
     good_count,
     reject_count,
-    {{ oee_ratios() }}
+    {{ oee_ratios() }},
+    loss_model
 {%- endmacro %}

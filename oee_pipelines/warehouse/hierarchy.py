@@ -11,15 +11,37 @@ from oee_pipelines.plant_model import PlantModel
 
 
 def upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
-    """Write the model; a site's shift calendar is replaced whole, the rest upserted."""
+    """Write the model; a site's shift calendar (with its breaks) is replaced whole, the rest
+    upserted."""
     cursor = conn.cursor()
     cursor.executemany(
         """
-        INSERT INTO curated.site (site_id, name, timezone) VALUES (%s, %s, %s)
+        INSERT INTO curated.site (site_id, name, timezone, micro_stop_threshold_s,
+            changeover_loss, excluded_states, excluded_reason_codes,
+            breaks_are_planned_downtime, loss_model)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (site_id) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone,
-            updated_at = now()
+            micro_stop_threshold_s = EXCLUDED.micro_stop_threshold_s,
+            changeover_loss = EXCLUDED.changeover_loss,
+            excluded_states = EXCLUDED.excluded_states,
+            excluded_reason_codes = EXCLUDED.excluded_reason_codes,
+            breaks_are_planned_downtime = EXCLUDED.breaks_are_planned_downtime,
+            loss_model = EXCLUDED.loss_model, updated_at = now()
         """,
-        [(site.id, site.name, site.timezone) for site in model.sites],
+        [
+            (
+                site.id,
+                site.name,
+                site.timezone,
+                site.loss_model.micro_stop_threshold_s,
+                site.loss_model.changeover,
+                list(site.loss_model.excluded_states),
+                list(site.loss_model.excluded_reason_codes),
+                site.loss_model.breaks_are_planned_downtime,
+                site.loss_model.fingerprint,
+            )
+            for site in model.sites
+        ],
     )
     cursor.executemany(
         """
@@ -56,9 +78,21 @@ def upsert_hierarchy(conn: Connection, model: PlantModel) -> dict[str, int]:
         " VALUES (%s, %s, %s, %s, %s)",
         shifts,
     )
+    breaks = [
+        (site.id, shift.name, one.start, one.end)
+        for site in model.sites
+        for shift in site.shifts
+        for one in shift.breaks
+    ]
+    cursor.executemany(
+        "INSERT INTO curated.shift_break (site_id, shift_name, start_local, end_local)"
+        " VALUES (%s, %s, %s, %s)",
+        breaks,
+    )
     return {
         "site": len(model.sites),
         "line": len(model.lines()),
         "machine": len(model.machines()),
         "shift_pattern": len(shifts),
+        "shift_break": len(breaks),
     }

@@ -1,23 +1,37 @@
 -- The local dates for which each site's shift calendar is expanded: every date that a machine
--- state interval touches, and the day before it (a night shift that began then reaches into
+-- state or count interval touches, and the day before it (a night shift that began then reaches into
 -- it), from the earliest plausible date and never after now. A calendar spanning the first and
 -- last state ever written would grow to decades from one PLC clock reset to 1970; this one
--- grows by the few dates such a record touches. States alone decide: a machine-shift is rolled
--- up only where states are known.
-with spans as (
+-- grows by the few dates such a record touches. Counts are here too: a count in a shift on a
+-- date without any state is still in that shift, not unscheduled.
+with machine_data as (
+    select
+        machine_id,
+        start_ts,
+        end_ts
+    from {{ ref('stg_machine_data__machine_state') }}
+    union all
+    select
+        machine_id,
+        start_ts,
+        end_ts
+    from {{ ref('stg_machine_data__production_count') }}
+),
+
+spans as (
     select distinct
         machine.site_id,
         site.timezone,
-        (machine_state.start_ts at time zone site.timezone)::date - 1 as first_date,
+        (machine_data.start_ts at time zone site.timezone)::date - 1 as first_date,
         -- least() skips NULL: an interval still open ends now
-        (least(machine_state.end_ts, {{ oee_now() }}) at time zone site.timezone)::date
+        (least(machine_data.end_ts, {{ oee_now() }}) at time zone site.timezone)::date
             as last_date
-    from {{ ref('stg_machine_data__machine_state') }} as machine_state
+    from machine_data
     inner join {{ ref('stg_plant__machine') }} as machine
-        on machine_state.machine_id = machine.machine_id
+        on machine_data.machine_id = machine.machine_id
     inner join {{ ref('stg_plant__site') }} as site
         on machine.site_id = site.site_id
-    where machine_state.start_ts < {{ oee_now() }}
+    where machine_data.start_ts < {{ oee_now() }}
 )
 
 select distinct

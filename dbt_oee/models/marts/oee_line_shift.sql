@@ -3,13 +3,14 @@
 -- OEE per line and shift. A line of machines in series (its output machine named in the plant
 -- model) is measured at that machine: every station counts the same part, so a sum would count
 -- it once per station. A line of machines in parallel sums its machines' times and counts,
--- then divides.
+-- then divides. Its `unscheduled` row of a date sums its machines' ones.
 with line_sums as (
     select
         machine_shift.site_id,
         machine_shift.line_id,
         machine_shift.shift_date,
         machine_shift.shift_name,
+        machine_shift.loss_model,
         {{ oee_sums() }}
     from {{ ref('oee_machine_shift') }} as machine_shift
     inner join {{ ref('stg_plant__line') }} as plant_line
@@ -22,7 +23,7 @@ with line_sums as (
         machine_shift.line_id,
         machine_shift.shift_date,
         machine_shift.shift_name,
-        machine_shift.period_start
+        machine_shift.loss_model
 )
 
 select

@@ -1,16 +1,18 @@
 {{ config(indexes=[{'columns': ['machine_id', 'period_start'], 'unique': True}]) }}
 
--- OEE per machine and local date: the sums of the machine's shifts that start on that date in
--- its site's timezone; the period spans those shifts.
+-- OEE per machine and local date: the sums of all its rows of that shift_date in
+-- oee_machine_shift, `unscheduled` included (a night shift counts wholly to the date it
+-- starts on); the period spans them.
 with day_sums as (
     select
         site_id,
         line_id,
         machine_id,
         shift_date,
+        loss_model,
         {{ oee_sums() }}
     from {{ ref('oee_machine_shift') }}
-    group by site_id, line_id, machine_id, shift_date
+    group by site_id, line_id, machine_id, shift_date, loss_model
 )
 
 select

@@ -1,0 +1,69 @@
+{{
+    config(
+        post_hook=[
+            "insert into curated.data_quality_issue (issue_id, detected_at, check_name, severity,
+                site_id, machine_id, tag, period_start, period_end, details)
+            select issue_id, detected_at, check_name, severity, site_id, machine_id, tag,
+                period_start, period_end, details
+            from {{ this }}
+            on conflict (issue_id) do update set severity = excluded.severity,
+                period_end = excluded.period_end, details = excluded.details",
+        ]
+    )
+}}
+
+-- What the checks on the machine-shift rows find, in the columns of curated.data_quality_issue,
+-- which a post-hook upserts them into: the issue_id (md5 of check, machine and period start)
+-- is the same on every rebuild, so an issue found again is updated, not added twice.
+--   performance_above_one: the parts priced at the cycle times in force take longer than the
+--     machine ran; kept, not capped (the cycle time or the counts are wrong);
+--   states_missing: planned production time of a shift in which no state of the machine is known.
+with findings as (
+    select
+        'performance_above_one' as check_name,
+        site_id,
+        machine_id,
+        period_start,
+        period_end,
+        jsonb_build_object(
+            'shift_date', shift_date,
+            'shift_name', shift_name,
+            'performance', ideal_run_s / run_s,
+            'ideal_run_s', ideal_run_s,
+            'run_s', run_s,
+            'total_count', total_count,
+            'ideal_cycle_times_s', cycle_times_s,
+            'loss_model', loss_model
+        ) as details
+    from {{ ref('int_machine_period') }}
+    where ideal_run_s > run_s and run_s > 0
+    union all
+    select
+        'states_missing' as check_name,
+        site_id,
+        machine_id,
+        period_start,
+        period_end,
+        jsonb_build_object(
+            'shift_date', shift_date,
+            'shift_name', shift_name,
+            'missing_s', no_state_s,
+            'planned_production_s', planned_production_s
+        ) as details
+    from {{ ref('int_machine_period') }}
+    where no_state_s > 0
+)
+
+select
+    md5(concat_ws('|', check_name, machine_id, extract(epoch from period_start)::text))
+        as issue_id,
+    {{ oee_now() }} as detected_at,
+    check_name,
+    'warning' as severity,
+    site_id,
+    machine_id,
+    null::text as tag,
+    period_start,
+    period_end,
+    details
+from findings
