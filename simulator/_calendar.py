@@ -40,8 +40,19 @@ def from_us(us: int) -> dt.datetime:
 
 
 def local_instant(site: Site, day: dt.date, wall_time: dt.time) -> dt.datetime:
-    """The UTC instant of a local wall-clock time at the site on a local date."""
-    return dt.datetime.combine(day, wall_time, tzinfo=site.tz).astimezone(UTC)
+    """The UTC instant of a local wall-clock time at the site on a local date.
+
+    A time that a DST change skips is read with the offset before the change; one that it
+    repeats is the later of the two instants (PostgreSQL's `timestamp AT TIME ZONE` rule, so
+    a break at 02:00 on a fall-back night falls where the warehouse puts it).
+    """
+    first = dt.datetime.combine(day, wall_time, tzinfo=site.tz)
+    second = first.replace(fold=1)
+    if first.utcoffset() != second.utcoffset() and second.astimezone(UTC).astimezone(
+        site.tz
+    ).replace(tzinfo=None) == dt.datetime.combine(day, wall_time):
+        return second.astimezone(UTC)  # repeated: the later instant
+    return first.astimezone(UTC)
 
 
 def production_day_start(site: Site, day: dt.date) -> dt.datetime:
