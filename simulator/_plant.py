@@ -298,8 +298,10 @@ def _jsonable(value: Any) -> Any:
 def truth_report(
     plant: PlantModel, seed: int, machine_id: str, start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
-    """One machine's ground truth over [start, end) as a JSON-serialisable dict.
-
-    Timestamps are ISO 8601 strings; this is what `oee simulate truth` prints.
+    """One machine's ground truth over [start, end), with its states, as a JSON-serialisable
+    dict. Timestamps are ISO 8601 strings; this is what `oee simulate truth` prints.
     """
-    return _jsonable(dataclasses.asdict(SimulatedPlant(plant, seed).truth(machine_id, start, end)))
+    simulated = SimulatedPlant(plant, seed)
+    states = [dataclasses.asdict(state) for state in simulated.states(machine_id, start, end)]
+    truth = dataclasses.asdict(simulated.truth(machine_id, start, end))
+    return _jsonable(truth | {"states": states})

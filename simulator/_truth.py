@@ -229,9 +229,13 @@ def row(
     parts: Iterable[PartPiece],
 ) -> OeeRow:
     """One OEE row from its time and parts: sums first, then the ratios."""
-    seconds = {"run": 0.0, "planned_downtime": 0.0, "unplanned_downtime": 0.0}
-    for piece in time:
-        seconds[piece.kind] += (piece.end - piece.start).total_seconds()
+    spans = {
+        "run": dt.timedelta(),
+        "planned_downtime": dt.timedelta(),
+        "unplanned_downtime": dt.timedelta(),
+    }
+    for piece in time:  # summed in whole microseconds, exactly
+        spans[piece.kind] += piece.end - piece.start
     good = reject = ideal_run_s = 0.0
     for part in parts:
         good += part.good
@@ -245,10 +249,10 @@ def row(
         period_end=period[1],
         shift_date=shift[0] if shift else None,
         shift_name=shift[1] if shift else None,
-        planned_production_s=seconds["run"] + seconds["unplanned_downtime"],
-        run_s=seconds["run"],
-        planned_downtime_s=seconds["planned_downtime"],
-        unplanned_downtime_s=seconds["unplanned_downtime"],
+        planned_production_s=(spans["run"] + spans["unplanned_downtime"]).total_seconds(),
+        run_s=spans["run"].total_seconds(),
+        planned_downtime_s=spans["planned_downtime"].total_seconds(),
+        unplanned_downtime_s=spans["unplanned_downtime"].total_seconds(),
         ideal_run_s=ideal_run_s,
         total_count=good + reject,
         good_count=good,

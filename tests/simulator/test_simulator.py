@@ -256,6 +256,7 @@ def test_truth_report_is_json_with_iso_timestamps(plant: PlantModel) -> None:
     assert dt.datetime.fromisoformat(report["period_start"]) == start
     assert report["machine_id"] == "CHI-L1-CNC2" and report["oee"] > 0
     assert dt.datetime.fromisoformat(report["period_end"]) == end
+    assert report["states"][0]["start"] == report["period_start"]
     assert report == truth_report(plant, 7, "CHI-L1-CNC2", start, end)
 
 
