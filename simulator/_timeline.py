@@ -47,7 +47,7 @@ MAINTENANCE_EARLY_STOP_MINUTES = 5
 """The machine stops this long before its maintenance event starts (the overlap counts once)."""
 MAINTENANCE_TAIL_MINUTES = (10, 30)
 """The event ends this long after the machine is back: it runs inside a planned event."""
-OFF_SHIFT_RUNS = (0, 2)
+OFF_SHIFT_RUNS = (1, 2)
 """How many spells of running (30-180 min) a machine has in a stretch outside every shift."""
 OFF_SHIFT_RUN_MINUTES = (30, 180)
 

@@ -97,14 +97,14 @@ def test_chicago_sunday_has_no_shift_and_counts_only_its_running(sim: SimulatedP
     assert truth.run_s == truth.planned_production_s == running
     assert truth.planned_downtime_s == truth.unplanned_downtime_s == 0
     assert truth.total_count == len(sim.cycles("CHI-L1-CNC1", start, end))
-    # some machine runs outside every shift on some Sunday, and no machine on every one
+    # every machine runs a while outside the shifts on every Sunday
     sundays = [chicago(2026, 3, day, 7) for day in (1, 8, 15, 22)]
     ran = {
         (machine_id, sunday): sim.truth(machine_id, sunday, sunday + dt.timedelta(days=1)).run_s > 0
         for machine_id in ("CHI-L1-CNC1", "CHI-L1-CNC2", "CHI-L1-WASHER")
         for sunday in sundays
     }
-    assert any(ran.values()) and not all(ran.values())
+    assert all(ran.values())
     # the Saturday third shift still ends on Sunday morning
     saturday = sim.shifts("CHI", chicago(2026, 3, 14, 12), chicago(2026, 3, 15, 12))
     assert [(w.shift_name, w.end) for w in saturday][-1] == ("third", chicago(2026, 3, 15, 7))
@@ -122,7 +122,8 @@ def test_production_day_starts_at_the_first_shift_or_at_midnight_without_shifts(
     assert production_day_start(site, dt.date(2026, 3, 8)) == chicago(2026, 3, 8)
     day = (chicago(2026, 3, 8), chicago(2026, 3, 9))  # a DST change: 23 h
     states = SimulatedPlant(without_shifts).states("CHI-L1-CNC1", *day)
-    assert {(i.state, i.reason_code) for i in states} == {("idle", "NO_SHIFT")}
+    assert ("idle", "NO_SHIFT") in {(i.state, i.reason_code) for i in states}
+    assert not {i.state for i in states} & {"planned_stop", "changeover"}  # no shift to plan
     assert (states[0].start, states[-1].end) == day
 
 
