@@ -18,6 +18,7 @@ from oee_pipelines.warehouse import open_pool
 from realtime.window import history_end, ingest_live
 
 SHIFTS_PER_LINE = 3
+REASONS_PER_LINE = 3
 BACKFILL_DAYS = 2
 """Complete UTC days of PI and AVEVA history the demo backfills."""
 HISTORIAN_ASSETS = (AssetKey(["pi", "telemetry"]), AssetKey(["aveva", "telemetry"]))
@@ -25,12 +26,12 @@ REALTIME_WINDOW_S = 15.0
 """Seconds of live ingest (Sparkplug B and MQTT JSON from the simulated plant) before the history
 and the rollups; the history ends where live data first began (`realtime.window`)."""
 
-# The last shifts of every line, with names and the shift's local start; a shift still running
-# is measured up to now (its period ends before the calendar's end).
+# The last shifts of every line (`unscheduled` rows too), with names and the local start; a shift
+# still running is measured up to now (its period ends before the calendar's end).
 LINE_SUMMARY_SQL = """
 SELECT site.name AS site_name, line.line_id, line.name AS line_name, o.shift_date, o.shift_name,
        (o.period_start AT TIME ZONE site.timezone) AS local_start,
-       o.period_end < s.end_ts AS in_progress,
+       coalesce(o.period_end < s.end_ts, false) AS in_progress,
        o.availability, o.performance, o.quality, o.oee, o.good_count, o.reject_count
 FROM (
     SELECT *, row_number() OVER (PARTITION BY line_id ORDER BY period_start DESC) AS recency
@@ -38,7 +39,7 @@ FROM (
 ) AS o
 JOIN curated.line AS line USING (line_id)
 JOIN curated.site AS site ON site.site_id = line.site_id
-JOIN curated.shift AS s ON s.site_id = site.site_id AND s.start_ts = o.period_start
+LEFT JOIN curated.shift AS s ON s.site_id = site.site_id AND s.start_ts = o.period_start
 WHERE o.recency <= %(shifts)s
 ORDER BY site.site_id, line.line_id, o.period_start
 """
@@ -57,6 +58,21 @@ SELECT * FROM (
     ORDER BY o.machine_id, o.period_start DESC
 ) AS newest
 ORDER BY line_id, machine_id
+"""
+
+# Per line, where planned production time went: the largest reasons of unplanned downtime of its
+# machines over the rolled-up history (curated.downtime_pareto).
+DOWNTIME_SUMMARY_SQL = """
+SELECT line_name, reason_code, downtime_s, event_count FROM (
+    SELECT line.name AS line_name, p.line_id, p.reason_code, sum(p.downtime_s) AS downtime_s,
+           sum(p.event_count) AS event_count,
+           row_number() OVER (PARTITION BY p.line_id ORDER BY sum(p.downtime_s) DESC) AS rank
+    FROM curated.downtime_pareto AS p
+    JOIN curated.line AS line USING (line_id)
+    GROUP BY line.name, p.line_id, p.reason_code
+) AS reasons
+WHERE rank <= %(reasons)s
+ORDER BY line_id, rank
 """
 
 # The newest import of each sample file.
@@ -110,10 +126,12 @@ def run_demo(settings: Settings) -> int:
             cursor = conn.cursor(row_factory=dict_row)
             lines = cursor.execute(LINE_SUMMARY_SQL, {"shifts": SHIFTS_PER_LINE}).fetchall()
             machines = cursor.execute(MACHINE_SUMMARY_SQL).fetchall()
+            reasons = cursor.execute(DOWNTIME_SUMMARY_SQL, {"reasons": REASONS_PER_LINE}).fetchall()
             imports = cursor.execute(IMPORT_SUMMARY_SQL, {"names": sample_names()}).fetchall()
     print(
         format_line_summary(lines),
         format_machine_summary(machines),
+        format_downtime_summary(reasons),
         format_import_summary(imports),
         NEXT_STEPS,
         sep="\n\n",
@@ -145,7 +163,7 @@ def format_line_summary(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"{row['line_name'][:24]:<24} {row['shift_date']!s:<10} {row['shift_name']:<7} "
             f"{row['local_start']:%H:%M}  {_ratios(row)} "
-            f"{row['good_count']:>8} {row['reject_count']:>7}"
+            f"{row['good_count']:>8.0f} {row['reject_count']:>7.0f}"
             + ("  (in progress)" if row["in_progress"] else "")
         )
     if not rows:
@@ -162,6 +180,20 @@ def format_machine_summary(rows: Sequence[dict[str, Any]]) -> str:
             f"{row['line_name'][:24]:<24} {row['machine_name'][:22]:<22} {row['shift_name']:<7} "
             f"{_ratios(row)}"
         )
+    return "\n".join(lines)
+
+
+def format_downtime_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """The top reasons of unplanned downtime per line (reason code, else the state)."""
+    header = f"{'line':<24} {'reason':<22} {'hours':>7} {'stops':>6}"
+    lines = [f"Top {REASONS_PER_LINE} downtime reasons per line", header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['line_name'][:24]:<24} {row['reason_code'][:22]:<22} "
+            f"{row['downtime_s'] / 3600:>7.1f} {row['event_count']:>6}"
+        )
+    if not rows:
+        lines.append("(no downtime yet)")
     return "\n".join(lines)
 
 

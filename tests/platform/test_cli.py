@@ -160,6 +160,7 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
     first = oee("demo", env=oee_env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "OEE per line, last 3 shifts" in first.stdout
+    assert "Top 3 downtime reasons per line" in first.stdout
     for line_name in ("Bottling line 1", "Press line 2", "Machining line 1"):
         assert line_name in first.stdout
     second = oee("demo", env=oee_env)

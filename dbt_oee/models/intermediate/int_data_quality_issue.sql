@@ -36,7 +36,8 @@ with findings as (
             'loss_model', loss_model
         ) as details
     from {{ ref('int_machine_period') }}
-    where ideal_run_s > run_s and run_s > 0
+    -- above 1 by more than the rounding of shares of parts
+    where ideal_run_s > run_s * (1 + 1e-9) and run_s > 0
     union all
     select
         'states_missing' as check_name,

@@ -12,7 +12,11 @@ select
     segment.shift_date,
     segment.shift_name,
     coalesce(min(segment.shift_start), min(segment.start_ts)) as period_start,
-    coalesce(least(min(segment.shift_end), {{ oee_now() }}), max(segment.end_ts)) as period_end,
+    -- least() skips NULL: an `unscheduled` row (no shift end) ends with its last segment
+    case
+        when segment.shift_name = 'unscheduled' then max(segment.end_ts)
+        else least(min(segment.shift_end), {{ oee_now() }})
+    end as period_end,
     min(segment.loss_model) as loss_model,
     sum(segment.run_s) + sum(segment.unplanned_downtime_s) as planned_production_s,
     sum(segment.run_s) as run_s,
@@ -24,7 +28,7 @@ select
     coalesce(sum(counts.reject_count), 0) as reject_count,
     sum(segment.no_state_s) as no_state_s,
     array_agg(distinct segment.cycle_time_s order by segment.cycle_time_s)
-        filter (where counts.machine_id is not null) as cycle_times_s
+    filter (where counts.machine_id is not null) as cycle_times_s
 from {{ ref('int_machine_segment') }} as segment
 left join {{ ref('int_machine_segment_count') }} as counts
     on

@@ -6,8 +6,8 @@
 -- cycle time applies to the machine). One sweep over the sorted boundaries, no range join: a
 -- running sum per kind says how many intervals of that kind are open in a piece, and a running
 -- max the start of the latest state, shift and work-order piece begun, which is the one open
--- (those never overlap). Only pieces in a state, a shift or a count interval are kept, all
--- before now.
+-- (those never overlap). Only pieces in a state, a shift or a count interval are kept, from the
+-- earliest plausible date (a PLC with a reset clock reports 1970) and before now.
 with intervals as (
     select
         machine_id,
@@ -74,19 +74,20 @@ boundaries as (
     select
         intervals.machine_id,
         edge.ts,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0) as d_state,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'count'), 0) as d_count,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0) as d_planned,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'shift'), 0) as d_shift,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'break'), 0) as d_break,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'order'), 0) as d_order,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0)::int as d_state,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'count'), 0)::int as d_count,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0)::int as d_planned,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'shift'), 0)::int as d_shift,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'break'), 0)::int as d_break,
+        coalesce(sum(edge.delta) filter (where intervals.kind = 'order'), 0)::int as d_order,
         max(edge.ts) filter (where intervals.kind = 'state' and edge.delta = 1) as state_start,
         max(edge.ts) filter (where intervals.kind = 'shift' and edge.delta = 1) as shift_start,
         max(edge.ts) filter (where intervals.kind = 'order' and edge.delta = 1) as order_start
     from intervals
-    cross join lateral (
-        values (intervals.start_ts, 1), (intervals.end_ts, -1)
-    ) as edge (ts, delta)
+    cross join
+        lateral (
+            values (intervals.start_ts, 1), (intervals.end_ts, -1)
+        ) as edge (ts, delta)
     group by intervals.machine_id, edge.ts
 ),
 
@@ -119,4 +120,7 @@ select
     open_planned > 0 as in_planned_event,
     open_breaks > 0 as in_break
 from swept
-where end_ts is not null and (open_states > 0 or open_shifts > 0 or open_counts > 0)
+where
+    end_ts is not null
+    and (open_states > 0 or open_shifts > 0 or open_counts > 0)
+    and start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'

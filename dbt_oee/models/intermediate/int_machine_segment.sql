@@ -11,21 +11,21 @@
 with hours as (
     select
         piece.machine_id,
-        greatest(piece.start_ts, hour.hour_start) as start_ts,
-        least(piece.end_ts, hour.hour_start + interval '1 hour') as end_ts,
-        hour.hour_start,
+        clock_hour.hour_start,
         piece.state_start,
         piece.shift_start,
         piece.order_start,
         piece.in_count,
         piece.in_planned_event,
-        piece.in_break
+        piece.in_break,
+        greatest(piece.start_ts, clock_hour.hour_start) as start_ts,
+        least(piece.end_ts, clock_hour.hour_start + interval '1 hour') as end_ts
     from {{ ref('int_machine_piece') }} as piece
     cross join lateral generate_series(
         date_trunc('hour', piece.start_ts, 'UTC'),
         piece.end_ts - interval '1 microsecond',
         interval '1 hour'
-    ) as hour (hour_start)
+    ) as clock_hour (hour_start)
 ),
 
 classified as (
@@ -38,15 +38,15 @@ classified as (
         hours.hour_start,
         hours.shift_start,
         calendar.end_ts as shift_end,
-        coalesce(calendar.shift_date, (hours.start_ts at time zone site.timezone)::date)
-            as shift_date,
-        coalesce(calendar.shift_name, 'unscheduled') as shift_name,
         hours.state_start,
         machine_state.state,
         machine_state.reason_code,
         hours.in_count,
-        coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
         site.loss_model,
+        coalesce(calendar.shift_date, (hours.start_ts at time zone site.timezone)::date)
+            as shift_date,
+        coalesce(calendar.shift_name, 'unscheduled') as shift_name,
+        coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
         extract(epoch from hours.end_ts - hours.start_ts)::double precision as duration_s,
         coalesce(
             machine_state.state = 'running'

@@ -1,7 +1,7 @@
 -- The local dates for which each site's shift calendar is expanded: every date that a machine
--- state or count interval touches, and the day before it (a night shift that began then reaches into
--- it), from the earliest plausible date and never after now. A calendar spanning the first and
--- last state ever written would grow to decades from one PLC clock reset to 1970; this one
+-- state or count interval touches, and the day before it (a night shift that began then reaches
+-- into it), from the earliest plausible date and never after now. A calendar spanning the first
+-- and last state ever written would grow to decades from one PLC clock reset to 1970; this one
 -- grows by the few dates such a record touches. Counts are here too: a count in a shift on a
 -- date without any state is still in that shift, not unscheduled.
 with machine_data as (
