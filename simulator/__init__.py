@@ -7,12 +7,13 @@ warehouse is checked against is computed from that timeline alone.
 
 from ._calendar import production_day_start
 from ._live import run_live
-from ._plant import SimulatedPlant, truth_report
+from ._plant import MARTS, SimulatedPlant, truth_report
 from ._types import (
     STATES,
     CountBucket,
     Cycle,
-    MachineTruth,
+    DowntimeEvent,
+    OeeRow,
     ShiftWindow,
     State,
     StateInterval,
@@ -20,10 +21,12 @@ from ._types import (
 )
 
 __all__ = [
+    "MARTS",
     "STATES",
     "CountBucket",
     "Cycle",
-    "MachineTruth",
+    "DowntimeEvent",
+    "OeeRow",
     "ShiftWindow",
     "SimulatedPlant",
     "State",

@@ -40,8 +40,19 @@ def from_us(us: int) -> dt.datetime:
 
 
 def local_instant(site: Site, day: dt.date, wall_time: dt.time) -> dt.datetime:
-    """The UTC instant of a local wall-clock time at the site on a local date."""
-    return dt.datetime.combine(day, wall_time, tzinfo=site.tz).astimezone(UTC)
+    """The UTC instant of a local wall-clock time at the site on a local date.
+
+    A time that a DST change skips is read with the offset before the change; one that it
+    repeats is the later of the two instants (PostgreSQL's `timestamp AT TIME ZONE` rule, so
+    a break at 02:00 on a fall-back night falls where the warehouse puts it).
+    """
+    first = dt.datetime.combine(day, wall_time, tzinfo=site.tz)
+    second = first.replace(fold=1)
+    if first.utcoffset() != second.utcoffset() and second.astimezone(UTC).astimezone(
+        site.tz
+    ).replace(tzinfo=None) == dt.datetime.combine(day, wall_time):
+        return second.astimezone(UTC)  # repeated: the later instant
+    return first.astimezone(UTC)
 
 
 def production_day_start(site: Site, day: dt.date) -> dt.datetime:
@@ -73,12 +84,19 @@ def production_days(site: Site, start: dt.datetime, end: dt.datetime) -> list[dt
     return days
 
 
+def _in_shift(site: Site, day: dt.date, shift_start: dt.time, wall_time: dt.time) -> dt.datetime:
+    """The instant of a wall-clock time inside the shift starting at `shift_start` on `day`:
+    a time before the shift's start is after midnight, on the next day."""
+    return local_instant(site, day if wall_time >= shift_start else day + _ONE_DAY, wall_time)
+
+
 def shift_windows(site: Site, start: dt.datetime, end: dt.datetime) -> list[ShiftWindow]:
     """The shift windows of the site that overlap [start, end), ordered by start.
 
     A shift starts on each local date whose weekday is in its `days`; it ends on the next local
     date when it crosses midnight. Local times go through zoneinfo, so a night shift over a DST
-    change lasts 7 h or 9 h of real time.
+    change lasts 7 h or 9 h of real time. The plant model's `breaks` of a shift (none when the
+    model has no such field) become the window's breaks.
     """
     windows = []
     day = (
@@ -96,6 +114,13 @@ def shift_windows(site: Site, start: dt.datetime, end: dt.datetime) -> list[Shif
                 shift_name=shift.name,
                 start=local_instant(site, day, shift.start),
                 end=local_instant(site, end_day, shift.end),
+                breaks=tuple(
+                    (
+                        _in_shift(site, day, shift.start, pause.start),
+                        _in_shift(site, day, shift.start, pause.end),
+                    )
+                    for pause in getattr(shift, "breaks", ())
+                ),
             )
             if window.start < end and window.end > start:
                 windows.append(window)

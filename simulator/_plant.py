@@ -24,9 +24,38 @@ from ._calendar import (
     shift_windows,
     to_us,
 )
-from ._timeline import LineDay, MachineDay, generate_machine_day, plan_line_day
-from ._truth import machine_truth
-from ._types import CountBucket, Cycle, MachineTruth, ShiftWindow, StateInterval, WorkOrder
+from ._timeline import (
+    LineDay,
+    MachineDay,
+    Product,
+    catalogue,
+    generate_machine_day,
+    plan_line_day,
+)
+from ._truth import (
+    MachineHistory,
+    daily,
+    line_shift_rows,
+    machine_rows,
+    period_truth,
+)
+from ._types import (
+    CountBucket,
+    Cycle,
+    DowntimeEvent,
+    OeeRow,
+    ShiftWindow,
+    StateInterval,
+    WorkOrder,
+)
+
+MARTS = (
+    "oee_machine_hourly",
+    "oee_machine_shift",
+    "oee_machine_daily",
+    "oee_line_shift",
+    "oee_line_daily",
+)
 
 _BLOCK_CACHE_SIZE = 512
 
@@ -63,7 +92,9 @@ class SimulatedPlant:
 
     def _generate_machine_day(self, machine_id: str, day: dt.date) -> MachineDay:
         site, line, machine = self.plant.machine(machine_id)
-        return generate_machine_day(self.seed, site, machine, day, self._line_day(line.id, day))
+        return generate_machine_day(
+            self.seed, site, line, machine, day, self._line_day(line.id, day)
+        )
 
     def _machine_days(
         self, machine_id: str, start: dt.datetime, end: dt.datetime
@@ -180,37 +211,78 @@ class SimulatedPlant:
         _check_range(start, end)
         return shift_windows(self.plant.site(site_id), start, end)
 
-    def truth(self, machine_id: str, start: dt.datetime, end: dt.datetime) -> MachineTruth:
-        """The machine's ground-truth OEE over [start, end)."""
-        return self._truth(machine_id, start, end, shift=None)
+    def recipes(self, line_id: str) -> tuple[Product, ...]:
+        """The line's products and the current version of their recipes."""
+        _, line = self._line(line_id)
+        return catalogue(line)
 
-    def shift_truth(
+    def downtime_events(
         self, machine_id: str, start: dt.datetime, end: dt.datetime
-    ) -> list[MachineTruth]:
+    ) -> list[DowntimeEvent]:
+        """The machine's reported planned downtime events that overlap [start, end), unclipped."""
+        _check_range(start, end)
+        site, _, _ = self.plant.machine(machine_id)
+        days = production_days(site, start - dt.timedelta(days=1), end)  # an event may reach in
+        return [
+            event
+            for day in days
+            for event in self._machine_day(machine_id, day).downtime
+            if event.start < end and event.end > start
+        ]
+
+    def history(self, machine_id: str, start: dt.datetime, end: dt.datetime) -> MachineHistory:
+        """What the truth of the machine over [start, end) is computed from."""
+        _check_range(start, end)
+        site, line, machine = self.plant.machine(machine_id)
+        return MachineHistory(
+            site=site,
+            line=line,
+            machine=machine,
+            states=self.states(machine_id, start, end),
+            cycles=self.cycles(machine_id, start, end),
+            shifts=self.shifts(site.id, start, end),
+            downtime=self.downtime_events(machine_id, start, end),
+            orders=self.work_orders(line.id, start, end),
+            recipe_cycle_time_s={
+                (product.recipe_id, product.recipe_version): product.ideal_cycle_time_s
+                for product in catalogue(line)
+            },
+        )
+
+    def truth(self, machine_id: str, start: dt.datetime, end: dt.datetime) -> OeeRow:
+        """The machine's ground-truth OEE over [start, end): its time in shifts and its
+        running outside them, and every part completed in it."""
+        start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+        return period_truth(self.history(machine_id, start, end), start, end)
+
+    def shift_truth(self, machine_id: str, start: dt.datetime, end: dt.datetime) -> list[OeeRow]:
         """The machine's ground-truth OEE per shift window lying entirely inside [start, end)."""
         site, _, _ = self.plant.machine(machine_id)
+        history = self.history(machine_id, start, end)
         return [
-            self._truth(machine_id, window.start, window.end, shift=window)
+            period_truth(history, window.start, window.end, shift=window)
             for window in self.shifts(site.id, start, end)
             if start <= window.start and window.end <= end
         ]
 
-    def _truth(
-        self, machine_id: str, start: dt.datetime, end: dt.datetime, shift: ShiftWindow | None
-    ) -> MachineTruth:
-        _check_range(start, end)
-        site, line, machine = self.plant.machine(machine_id)
-        return machine_truth(
-            machine_id=machine_id,
-            line_id=line.id,
-            site_id=site.id,
-            ideal_cycle_time_s=machine.ideal_cycle_time_s,
-            period=(start.astimezone(dt.UTC), end.astimezone(dt.UTC)),
-            windows=self.shifts(site.id, start, end),
-            states=self.states(machine_id, start, end),
-            cycles=self.cycles(machine_id, start, end),
-            shift=shift,
-        )
+    def marts(self, starts: dict[str, dt.datetime], now: dt.datetime) -> dict[str, list[OeeRow]]:
+        """Every row of every OEE mart (MARTS) of the history that starts at `starts[site_id]`
+        on each site and runs up to `now`, as the warehouse computes it with now pinned."""
+        require_aware(now)
+        now = now.astimezone(dt.UTC)
+        marts: dict[str, list[OeeRow]] = {name: [] for name in MARTS}
+        for site, line in self.plant.lines():
+            start = starts[site.id].astimezone(dt.UTC)
+            line_shifts = []
+            for machine in line.machines:
+                hourly, shifts = machine_rows(self.history(machine.id, start, now), start, now)
+                marts["oee_machine_hourly"] += hourly
+                marts["oee_machine_shift"] += shifts
+                marts["oee_machine_daily"] += daily(shifts)
+                line_shifts += shifts
+            marts["oee_line_shift"] += line_shift_rows(line, line_shifts)
+            marts["oee_line_daily"] += daily(line_shift_rows(line, line_shifts), line_level=True)
+        return marts
 
 
 def _jsonable(value: Any) -> Any:
@@ -226,8 +298,10 @@ def _jsonable(value: Any) -> Any:
 def truth_report(
     plant: PlantModel, seed: int, machine_id: str, start: dt.datetime, end: dt.datetime
 ) -> dict[str, Any]:
-    """One machine's ground truth over [start, end) as a JSON-serialisable dict.
-
-    Timestamps are ISO 8601 strings; this is what `oee simulate truth` prints.
+    """One machine's ground truth over [start, end), with its states, as a JSON-serialisable
+    dict. Timestamps are ISO 8601 strings; this is what `oee simulate truth` prints.
     """
-    return _jsonable(dataclasses.asdict(SimulatedPlant(plant, seed).truth(machine_id, start, end)))
+    simulated = SimulatedPlant(plant, seed)
+    states = [dataclasses.asdict(state) for state in simulated.states(machine_id, start, end)]
+    truth = dataclasses.asdict(simulated.truth(machine_id, start, end))
+    return _jsonable(truth | {"states": states})

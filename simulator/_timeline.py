@@ -5,8 +5,9 @@ with a string naming the seed, the machine or line and the date, so any block ca
 alone, in any process and in any order, and always comes out the same. Times are integer
 microseconds since the Unix epoch.
 
-Recipes all run at the machine's default ideal_cycle_time_s; recipe-level cycle times arrive
-with the MES issue.
+Every change the blocks make (work orders, setups, maintenance, running outside the shifts) falls
+on a whole minute, so no minute count bucket straddles one: counting parts by their completion
+instant then equals splitting the buckets in proportion to time, as the warehouse does.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import datetime as dt
 import itertools
 import random
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from oee_pipelines.plant_model import Line, Machine, Site
 
 from ._calendar import from_us, production_day_start, shift_windows, to_us
-from ._types import State, WorkOrder
+from ._types import DowntimeEvent, State, WorkOrder
 
 _SECOND = 1_000_000
 _MINUTE = 60 * _SECOND
@@ -34,6 +36,20 @@ RAMP_UP_REJECT_RATE = 0.08
 CYCLE_FACTOR = (1.05, 1.3)
 WORK_ORDER_HOURS = (3.0, 9.0)
 SETUP_MINUTES = (10.0, 25.0)
+RECIPE_CYCLE_FACTORS = (1.0, 1.5, 1.0, 1.5)
+"""The ideal cycle time of each product of a line's catalogue, as a multiple of the line's rate."""
+RUN_THROUGH_BREAK = 0.25
+"""Share of (machine, break) pairs in which the machine keeps producing through the break."""
+MAINTENANCE_PER_DAY = 0.35
+"""Chance that a machine has a planned maintenance on a production day."""
+MAINTENANCE_MINUTES = (20, 60)
+MAINTENANCE_EARLY_STOP_MINUTES = 5
+"""The machine stops this long before its maintenance event starts (the overlap counts once)."""
+MAINTENANCE_TAIL_MINUTES = (10, 30)
+"""The event ends this long after the machine is back: it runs inside a planned event."""
+OFF_SHIFT_RUNS = (1, 2)
+"""How many spells of running (30-180 min) a machine has in a stretch outside every shift."""
+OFF_SHIFT_RUN_MINUTES = (30, 180)
 
 # Interruptions of a running spell: (state, reason codes, shortest and longest in seconds, weight).
 _INTERRUPTIONS: tuple[tuple[State, tuple[str, ...], float, float], ...] = (
@@ -65,6 +81,7 @@ class MachineDay:
     interval_ends: tuple[int, ...]
     cycles: array[int]  # completion instants, ascending
     rejects: array[int]  # the completion instants of rejected parts, ascending
+    downtime: tuple[DowntimeEvent, ...]  # the planned maintenance events reported
 
 
 def day_bounds(site: Site, day: dt.date) -> Span:
@@ -72,17 +89,48 @@ def day_bounds(site: Site, day: dt.date) -> Span:
     return to_us(production_day_start(site, day)), to_us(production_day_start(site, next_day))
 
 
-def _catalogue(line: Line) -> tuple[tuple[str, str, int], ...]:
-    """The line's small product catalogue: (product_sku, recipe_id, recipe_version)."""
-    return tuple((f"{line.id}-SKU{k}", f"RCP-{line.id}-{k}", 1 + k % 2) for k in range(1, 5))
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product of a line's catalogue and the current version of its recipe."""
+
+    product_sku: str
+    recipe_id: str
+    recipe_version: int
+    ideal_cycle_time_s: float
+
+
+def line_rate_s(line: Line) -> float:
+    """The line's ideal cycle time: its output machine's (its first machine's without one)."""
+    by_id = {machine.id: machine for machine in line.machines}
+    return by_id.get(line.output_machine or "", line.machines[0]).ideal_cycle_time_s
+
+
+def paced_by_recipe(line: Line, machine: Machine) -> bool:
+    """Whether the recipe's cycle time paces the machine: the output machine of a line in
+    series, every machine of a line in parallel."""
+    return line.output_machine in (None, machine.id)
+
+
+def catalogue(line: Line) -> tuple[Product, ...]:
+    """The line's small product catalogue; its products run at different paces."""
+    return tuple(
+        Product(
+            f"{line.id}-SKU{k}",
+            f"RCP-{line.id}-{k}",
+            1 + k % 2,
+            line_rate_s(line) * RECIPE_CYCLE_FACTORS[k - 1],
+        )
+        for k in range(1, 5)
+    )
 
 
 def plan_line_day(seed: int, site: Site, line: Line, day: dt.date) -> LineDay:
-    """Cut the production day into work orders of 3-9 h each, the last one ending with the day."""
+    """Cut the production day into work orders of 3-9 h each (whole minutes), the last one
+    ending with the day."""
     rng = random.Random(f"{seed}:{line.id}:{day.isoformat()}:work-orders")
     start, end = day_bounds(site, day)
     shortest, longest = WORK_ORDER_HOURS
-    catalogue = _catalogue(line)
+    products = catalogue(line)
     orders: list[WorkOrder] = []
     starts: list[int] = []
     setups: list[int] = []
@@ -91,22 +139,23 @@ def plan_line_day(seed: int, site: Site, line: Line, day: dt.date) -> LineDay:
         if remaining_h <= longest:
             stop = end
         else:  # leave at least `shortest` hours for the orders still to come
-            stop = start + int(rng.uniform(shortest, min(longest, remaining_h - shortest)) * _HOUR)
-        product_sku, recipe_id, recipe_version = rng.choice(catalogue)
+            hours = rng.uniform(shortest, min(longest, remaining_h - shortest))
+            stop = start + int(hours * 60) * _MINUTE
+        product = rng.choice(products)
         orders.append(
             WorkOrder(
                 work_order_id=f"WO-{line.id}-{day:%Y%m%d}-{len(orders) + 1:02d}",
                 site_id=site.id,
                 line_id=line.id,
-                product_sku=product_sku,
-                recipe_id=recipe_id,
-                recipe_version=recipe_version,
+                product_sku=product.product_sku,
+                recipe_id=product.recipe_id,
+                recipe_version=product.recipe_version,
                 start=from_us(start),
                 end=from_us(stop),
             )
         )
         starts.append(start)
-        setups.append(int(rng.uniform(*SETUP_MINUTES) * _MINUTE))
+        setups.append(int(rng.uniform(*SETUP_MINUTES)) * _MINUTE)
         start = stop
     return LineDay(tuple(orders), tuple(starts), tuple(setups))
 
@@ -128,13 +177,9 @@ def _union(spans: list[Span]) -> list[Span]:
 class _MachineWalk:
     """Walks one machine forward through one production day, recording intervals and parts."""
 
-    def __init__(self, rng: random.Random, machine: Machine, shift_edges: set[int]) -> None:
+    def __init__(self, rng: random.Random, shift_edges: set[int]) -> None:
         self.rng = rng
         self.shift_edges = shift_edges
-        self.cycle_min = int(machine.ideal_cycle_time_s * CYCLE_FACTOR[0] * _SECOND)
-        self.cycle_spread = int(
-            machine.ideal_cycle_time_s * (CYCLE_FACTOR[1] - CYCLE_FACTOR[0]) * _SECOND
-        )
         self.intervals: list[Interval] = []
         self.cycles = array("q")
         self.rejects = array("q")
@@ -148,13 +193,14 @@ class _MachineWalk:
                 return
         self.intervals.append((start, end, state, reason))
 
-    def produce(self, start: int, end: int, ramp_up_until: int) -> None:
-        """Alternate running spells and interruptions over [start, end), inside one shift."""
+    def produce(self, start: int, end: int, ramp_up_until: int, ideal_cycle_time_s: float) -> None:
+        """Alternate running spells and interruptions over [start, end), at a pace somewhat
+        slower than the ideal cycle time."""
         rng = self.rng
         while start < end:
             stop = min(end, start + max(1, int(rng.expovariate(1 / MEAN_RUN_S) * _SECOND)))
             self.record(start, stop, "running", None)
-            self._run(start, stop, ramp_up_until)
+            self._run(start, stop, ramp_up_until, ideal_cycle_time_s)
             if stop == end:
                 return
             state, reasons, shortest, longest = rng.choices(_INTERRUPTIONS, _WEIGHTS)[0]
@@ -163,10 +209,11 @@ class _MachineWalk:
             self.record(start, stop, state, reason)
             start = stop
 
-    def _run(self, start: int, stop: int, ramp_up_until: int) -> None:
+    def _run(self, start: int, stop: int, ramp_up_until: int, ideal_cycle_time_s: float) -> None:
         """Complete parts back to back; the part still in the machine at `stop` is not counted."""
         draw = self.rng.random
-        cycle_min, cycle_spread = self.cycle_min, self.cycle_spread
+        cycle_min = int(ideal_cycle_time_s * CYCLE_FACTOR[0] * _SECOND)
+        cycle_spread = int(ideal_cycle_time_s * (CYCLE_FACTOR[1] - CYCLE_FACTOR[0]) * _SECOND)
         add_cycle, add_reject = self.cycles.append, self.rejects.append
         t = start + cycle_min + int(cycle_spread * draw())
         while t < stop:
@@ -176,16 +223,58 @@ class _MachineWalk:
             t += cycle_min + int(cycle_spread * draw())
 
 
+def _minute_in(rng: random.Random, start: int, end: int) -> int:
+    """A whole minute after `start` (itself on a whole minute) and before `end`."""
+    return start + rng.randrange(max(1, (end - start) // _MINUTE)) * _MINUTE
+
+
+def _off_shift_runs(rng: random.Random, gaps: list[Span]) -> list[Span]:
+    """Spells in which the machine runs outside every shift (after the last shift, over a
+    local midnight): whole minutes inside the gaps between shifts."""
+    runs = []
+    for gap_start, gap_end in gaps:
+        for _ in range(rng.randint(*OFF_SHIFT_RUNS)):
+            start = _minute_in(rng, gap_start, gap_end)
+            minutes = rng.randint(*OFF_SHIFT_RUN_MINUTES)
+            runs.append((start, min(gap_end, start + minutes * _MINUTE)))
+    return _union(runs)
+
+
+def _maintenance(
+    rng: random.Random, machine: Machine, scheduled: list[Span]
+) -> tuple[list[Span], list[DowntimeEvent]]:
+    """Maybe one planned maintenance in a shift: the machine stops (planned_stop) a little
+    before the reported event starts, and runs again a little before it ends."""
+    long_enough = [span for span in scheduled if span[1] - span[0] >= 4 * _HOUR]
+    if not long_enough or rng.random() >= MAINTENANCE_PER_DAY:
+        return [], []
+    segment_start, segment_end = rng.choice(long_enough)
+    stop = _minute_in(rng, segment_start + _HOUR, segment_end - 2 * _HOUR)
+    back = stop + rng.randint(*MAINTENANCE_MINUTES) * _MINUTE
+    event = DowntimeEvent(
+        machine.id,
+        from_us(stop + MAINTENANCE_EARLY_STOP_MINUTES * _MINUTE),
+        from_us(back + rng.randint(*MAINTENANCE_TAIL_MINUTES) * _MINUTE),
+        "planned",
+        "PLANNED_MAINTENANCE",
+    )
+    return [(stop, back)], [event]
+
+
 def generate_machine_day(
-    seed: int, site: Site, machine: Machine, day: dt.date, line_day: LineDay
+    seed: int, site: Site, line: Line, machine: Machine, day: dt.date, line_day: LineDay
 ) -> MachineDay:
     """Generate one machine's production day.
 
-    Outside every shift the machine is idle (NO_SHIFT). Inside, fixed stops come first: a
-    changeover at each work-order start that falls inside a shift, then a 30-minute break in the
-    middle of each shift; the rest alternates running spells and random interruptions. Every
-    shift edge is an interval edge.
+    Outside every shift the machine is idle (NO_SHIFT) but for a few spells of running. Inside,
+    fixed stops come first: a changeover at each work-order start that falls inside a shift, a
+    planned maintenance now and then, the shift's breaks (from the plant model; a 30-minute
+    break in the middle of a shift that has none), through which the machine sometimes keeps
+    producing; the rest alternates running spells and random interruptions. Every shift edge
+    and work-order start is an interval edge. The machine that counts the line's output runs
+    at the pace of the recipe of the work order in force.
     """
+    rng = random.Random(f"{seed}:{machine.id}:{day.isoformat()}")
     start, end = day_bounds(site, day)
     calendar = shift_windows(site, from_us(start), from_us(end))
     shifts = [(to_us(window.start), to_us(window.end)) for window in calendar]
@@ -193,35 +282,53 @@ def generate_machine_day(
     scheduled = _union(windows)
     shift_edges = {edge for window in windows for edge in window}
     breaks = []
-    for shift_start, shift_end in shifts:
-        middle = (shift_start + shift_end) // 2
-        breaks.append((middle - BREAK_US // 2, middle + BREAK_US // 2))
+    for window, (shift_start, shift_end) in zip(calendar, shifts, strict=True):
+        pauses = [(to_us(pause), to_us(resume)) for pause, resume in window.breaks]
+        if not pauses:
+            middle = (shift_start + shift_end) // 2
+            pauses = [(middle - BREAK_US // 2, middle + BREAK_US // 2)]
+        breaks += [pause for pause in pauses if rng.random() >= RUN_THROUGH_BREAK]
     changeovers = []
     for order_start, setup in zip(line_day.starts, line_day.setups, strict=True):
         segment = _containing(scheduled, order_start)
         if segment is not None:
             changeovers.append((order_start, min(segment[1], order_start + setup)))
+    maintenance, downtime = _maintenance(rng, machine, scheduled)
+    bounded = [(start, start), *scheduled, (end, end)]
+    gaps = [(a, b) for (_, a), (b, _) in itertools.pairwise(bounded) if a < b]
+    off_shift = _off_shift_runs(rng, gaps)
+    paces = [
+        next(p.ideal_cycle_time_s for p in catalogue(line) if p.recipe_id == order.recipe_id)
+        if paced_by_recipe(line, machine)
+        else machine.ideal_cycle_time_s
+        for order in line_day.orders
+    ]
 
-    inner_edges = {edge for span in breaks + changeovers for edge in span if start < edge < end}
-    edges = sorted({start, end} | shift_edges | inner_edges)
-    walk = _MachineWalk(
-        random.Random(f"{seed}:{machine.id}:{day.isoformat()}"), machine, shift_edges
-    )
+    spans = breaks + changeovers + maintenance + off_shift
+    inner_edges = {edge for span in spans for edge in span if start < edge < end}
+    edges = sorted({start, end} | shift_edges | inner_edges | set(line_day.starts))
+    walk = _MachineWalk(rng, shift_edges)
     for segment_start, segment_end in itertools.pairwise(edges):
+        pace = paces[bisect_right(line_day.starts, segment_start) - 1]
+        setup_ends = [stop for _, stop in changeovers if stop <= segment_start]
+        ramp_up_until = max(setup_ends) + RAMP_UP_US if setup_ends else start
         if _containing(scheduled, segment_start) is None:
-            walk.record(segment_start, segment_end, "idle", "NO_SHIFT")
+            if _containing(off_shift, segment_start) is None:
+                walk.record(segment_start, segment_end, "idle", "NO_SHIFT")
+            else:
+                walk.produce(segment_start, segment_end, ramp_up_until, pace)
         elif _containing(changeovers, segment_start) is not None:
             walk.record(segment_start, segment_end, "changeover", "CHANGEOVER")
+        elif _containing(maintenance, segment_start) is not None:
+            walk.record(segment_start, segment_end, "planned_stop", "PLANNED_MAINTENANCE")
         elif _containing(breaks, segment_start) is not None:
             walk.record(segment_start, segment_end, "planned_stop", "BREAK")
         else:
-            setup_ends = [stop for _, stop in changeovers if stop <= segment_start]
-            walk.produce(
-                segment_start, segment_end, max(setup_ends) + RAMP_UP_US if setup_ends else start
-            )
+            walk.produce(segment_start, segment_end, ramp_up_until, pace)
     return MachineDay(
         intervals=tuple(walk.intervals),
         interval_ends=tuple(interval[1] for interval in walk.intervals),
         cycles=walk.cycles,
         rejects=walk.rejects,
+        downtime=tuple(downtime),
     )

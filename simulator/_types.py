@@ -61,21 +61,42 @@ class WorkOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class DowntimeEvent:
+    """A stop as the MES or an operator reports it (curated.downtime_event): a planned
+    maintenance window, which the machine's own states need not fill exactly."""
+
+    machine_id: str
+    start: dt.datetime
+    end: dt.datetime
+    category: str
+    reason_code: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShiftWindow:
-    """One occurrence of a calendar shift; shift_date is the local date on which it starts."""
+    """One occurrence of a calendar shift; shift_date is the local date on which it starts.
+
+    breaks: the [start, end) of each planned break of the occurrence, in order.
+    """
 
     site_id: str
     shift_date: dt.date
     shift_name: str
     start: dt.datetime
     end: dt.datetime
+    breaks: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class MachineTruth:
-    """The ground-truth OEE of one machine over one period (a shift when shift_name is set)."""
+class OeeRow:
+    """One ground-truth row of an OEE mart (contracts.md section 3, docs of issue 12).
 
-    machine_id: str
+    machine_id is None on a line row. shift_date and shift_name are None on an hourly row;
+    shift_name is 'unscheduled' on the row of the run outside every shift on a local date.
+    Counts are sums of shares of count intervals, hence floats.
+    """
+
+    machine_id: str | None
     line_id: str
     site_id: str
     period_start: dt.datetime
@@ -87,11 +108,10 @@ class MachineTruth:
     planned_downtime_s: float
     unplanned_downtime_s: float
     ideal_run_s: float
-    total_count: int
-    good_count: int
-    reject_count: int
+    total_count: float
+    good_count: float
+    reject_count: float
     availability: float | None
     performance: float | None
     quality: float | None
     oee: float | None
-    states: tuple[StateInterval, ...]

@@ -34,11 +34,10 @@ from oee_pipelines.connectors.mes import (
     WorkOrder,
     WorkOrderActual,
 )
-from oee_pipelines.plant_model import Line, PlantModel
+from oee_pipelines.plant_model import PlantModel
 from simulator import SimulatedPlant, production_day_start
 from simulator import WorkOrder as SimulatedOrder
-from simulator._timeline import SETUP_MINUTES
-from simulator._timeline import _catalogue as catalogue
+from simulator._timeline import SETUP_MINUTES, catalogue, line_rate_s
 
 from ._http import Credentials, HttpServer
 
@@ -127,7 +126,7 @@ class SimulatedMes:
             product_sku=order.product_sku,
             recipe_id=order.recipe_id,
             recipe_version=str(order.recipe_version),
-            planned_qty=float(int(seconds * PLANNED_RATE / _ideal_cycle_time_s(line))),
+            planned_qty=float(int(seconds * PLANNED_RATE / line_rate_s(line))),
             status=status,
             modified_at=modified,
         )
@@ -135,17 +134,18 @@ class SimulatedMes:
     def _recipes(self) -> list[Recipe]:
         recipes = []
         for _, line in self.plant.lines():
-            for product_sku, recipe_id, current in catalogue(line):
+            for product in catalogue(line):
+                current = product.recipe_version
                 for version in range(1, current + 1):
                     valid_from = RECIPES_SINCE + (version - 1) * RECIPE_VERSION_EVERY
                     factor = 1.0 if version == current else SUPERSEDED_CYCLE_FACTOR
                     recipes.append(
                         Recipe(
-                            recipe_id=recipe_id,
+                            recipe_id=product.recipe_id,
                             version=str(version),
-                            product_sku=product_sku,
+                            product_sku=product.product_sku,
                             line_id=line.id,
-                            ideal_cycle_time_s=round(_ideal_cycle_time_s(line) * factor, 3),
+                            ideal_cycle_time_s=round(product.ideal_cycle_time_s * factor, 3),
                             setup_time_s=SETUP_MINUTES[1] * 60,
                             teardown_time_s=TEARDOWN_S,
                             valid_from=valid_from,
@@ -535,12 +535,6 @@ def _shift_json(shift: ShiftAssignment) -> dict[str, Any]:
 
 
 # --- B2MML ------------------------------------------------------------------------------------
-
-
-def _ideal_cycle_time_s(line: Line) -> float:
-    """The line's rate is its output machine's (its first machine's without one)."""
-    by_id = {machine.id: machine for machine in line.machines}
-    return by_id.get(line.output_machine or "", line.machines[0]).ideal_cycle_time_s
 
 
 def _schedule_entry(order: SimulatedOrder) -> ScheduleEntry:

@@ -81,20 +81,30 @@ def test_states_are_contiguous_cover_the_range_and_never_straddle_a_shift_edge(
     assert not [i for i in states for edge in edges if i.start < edge < i.end]
     for interval in states:
         in_shift = any(w.start <= interval.start < w.end for w in windows)
-        assert in_shift == (interval.reason_code != "NO_SHIFT")
         if interval.reason_code == "NO_SHIFT":
-            assert interval.state == "idle"
+            assert interval.state == "idle" and not in_shift
+        elif not in_shift:  # a spell of running outside the shifts, with its interruptions
+            assert interval.state not in {"planned_stop", "changeover"}, interval
 
 
-def test_chicago_sunday_has_no_shift_and_only_no_shift_idle(sim: SimulatedPlant) -> None:
+def test_chicago_sunday_has_no_shift_and_counts_only_its_running(sim: SimulatedPlant) -> None:
     start, end = chicago(2026, 3, 15, 7), chicago(2026, 3, 16, 7)  # Sunday's production day
     assert sim.shifts("CHI", start, end) == []
     states = sim.states("CHI-L1-CNC1", start, end)
-    assert {(i.state, i.reason_code) for i in states} == {("idle", "NO_SHIFT")}
-    assert sim.cycles("CHI-L1-CNC1", start, end) == []
+    assert {i.reason_code for i in states if i.state in ("planned_stop", "changeover")} == set()
+    running = sum((i.end - i.start).total_seconds() for i in states if i.state == "running")
     truth = sim.truth("CHI-L1-CNC1", start, end)
-    assert truth.planned_production_s == 0 and truth.total_count == 0
-    assert truth.availability is None and truth.quality is None and truth.oee is None
+    assert truth.run_s == truth.planned_production_s == running
+    assert truth.planned_downtime_s == truth.unplanned_downtime_s == 0
+    assert truth.total_count == len(sim.cycles("CHI-L1-CNC1", start, end))
+    # every machine runs a while outside the shifts on every Sunday
+    sundays = [chicago(2026, 3, day, 7) for day in (1, 8, 15, 22)]
+    ran = {
+        (machine_id, sunday): sim.truth(machine_id, sunday, sunday + dt.timedelta(days=1)).run_s > 0
+        for machine_id in ("CHI-L1-CNC1", "CHI-L1-CNC2", "CHI-L1-WASHER")
+        for sunday in sundays
+    }
+    assert all(ran.values())
     # the Saturday third shift still ends on Sunday morning
     saturday = sim.shifts("CHI", chicago(2026, 3, 14, 12), chicago(2026, 3, 15, 12))
     assert [(w.shift_name, w.end) for w in saturday][-1] == ("third", chicago(2026, 3, 15, 7))
@@ -112,7 +122,8 @@ def test_production_day_starts_at_the_first_shift_or_at_midnight_without_shifts(
     assert production_day_start(site, dt.date(2026, 3, 8)) == chicago(2026, 3, 8)
     day = (chicago(2026, 3, 8), chicago(2026, 3, 9))  # a DST change: 23 h
     states = SimulatedPlant(without_shifts).states("CHI-L1-CNC1", *day)
-    assert {(i.state, i.reason_code) for i in states} == {("idle", "NO_SHIFT")}
+    assert ("idle", "NO_SHIFT") in {(i.state, i.reason_code) for i in states}
+    assert not {i.state for i in states} & {"planned_stop", "changeover"}  # no shift to plan
     assert (states[0].start, states[-1].end) == day
 
 
@@ -196,22 +207,33 @@ def test_count_buckets_add_up_to_the_cycles(sim: SimulatedPlant) -> None:
 
 def test_truth_identities_hold_for_every_machine(sim: SimulatedPlant, plant: PlantModel) -> None:
     start, end = dt.datetime(2026, 3, 23, tzinfo=dt.UTC), dt.datetime(2026, 3, 30, tzinfo=dt.UTC)
-    for site, _, machine in plant.machines():
+    for site, line, machine in plant.machines():
         truth = sim.truth(machine.id, start, end)
-        scheduled_s = sum(
-            (min(end, w.end) - max(start, w.start)).total_seconds()
-            for w in sim.shifts(site.id, start, end)
+        windows = sim.shifts(site.id, start, end)
+        scheduled = [(max(start, w.start), min(end, w.end)) for w in windows]
+        off_shift_run_s = sum(
+            (i.end - i.start).total_seconds()
+            - sum(max(0.0, (min(i.end, b) - max(i.start, a)).total_seconds()) for a, b in scheduled)
+            for i in sim.states(machine.id, start, end)
+            if i.state == "running"
         )
-        assert math.isclose(truth.planned_production_s, scheduled_s - truth.planned_downtime_s)
+        scheduled_s = sum((b - a).total_seconds() for a, b in scheduled)
+        assert math.isclose(
+            truth.planned_production_s + truth.planned_downtime_s, scheduled_s + off_shift_run_s
+        )
         assert math.isclose(truth.run_s + truth.unplanned_downtime_s, truth.planned_production_s)
         assert truth.good_count + truth.reject_count == truth.total_count > 0
-        assert math.isclose(truth.ideal_run_s, truth.total_count * machine.ideal_cycle_time_s)
+        default_run_s = truth.total_count * machine.ideal_cycle_time_s
+        if machine.id == line.output_machine:  # paced by recipes of 1.0 and 1.5 times its own
+            assert default_run_s < truth.ideal_run_s < 1.5 * default_run_s
+        else:
+            assert math.isclose(truth.ideal_run_s, default_run_s)
         assert truth.availability and truth.performance and truth.quality and truth.oee
         assert math.isclose(truth.oee, truth.availability * truth.performance * truth.quality)
         assert 0.5 < truth.availability < 1 and 0.7 < truth.performance < 1
         assert 0.9 < truth.quality < 1 and truth.unplanned_downtime_s > 0
-        # at most one 30-minute break per shift
-        assert 0 < truth.planned_downtime_s <= len(sim.shifts(site.id, start, end)) * 1800
+        # a break per shift, some maintenance
+        assert 900 * len(windows) < truth.planned_downtime_s < 1800 * len(windows) + 7 * 95 * 60
 
 
 def test_shift_truth_adds_up_to_the_truth_of_the_same_span(sim: SimulatedPlant) -> None:
@@ -234,6 +256,7 @@ def test_truth_report_is_json_with_iso_timestamps(plant: PlantModel) -> None:
     report = json.loads(json.dumps(truth_report(plant, 7, "CHI-L1-CNC2", start, end)))
     assert dt.datetime.fromisoformat(report["period_start"]) == start
     assert report["machine_id"] == "CHI-L1-CNC2" and report["oee"] > 0
+    assert dt.datetime.fromisoformat(report["period_end"]) == end
     assert report["states"][0]["start"] == report["period_start"]
     assert report == truth_report(plant, 7, "CHI-L1-CNC2", start, end)
 
@@ -246,3 +269,74 @@ def test_naive_datetimes_are_rejected(sim: SimulatedPlant) -> None:
         sim.counters("BER-L1-FILLER", naive)
     with pytest.raises(ValueError, match="naive"):
         sim.shifts("BER", berlin(2026, 3, 23), naive)
+
+
+def test_the_output_machine_runs_at_the_pace_of_the_recipe_in_force(
+    sim: SimulatedPlant, plant: PlantModel
+) -> None:
+    start, end = berlin(2026, 3, 23, 6), berlin(2026, 3, 27, 6)
+    recipes = {r.recipe_id: r.ideal_cycle_time_s for r in sim.recipes("BER-L2")}
+    assert sorted(set(recipes.values())) == [8.0, 12.0]  # 1.0 and 1.5 times the deburring cell
+    paces = set()
+    for order in sim.work_orders("BER-L2", start, end):
+        assert order.start.second == order.start.microsecond == 0  # whole minutes
+        paces.add(recipes[order.recipe_id])
+        truth = sim.truth("BER-L2-DEBURR", order.start, order.end)
+        assert 0.7 < (truth.performance or 0) < 1  # measured at the recipe's pace
+        station = sim.truth("BER-L2-PRESS1", order.start, order.end)
+        assert 0.7 < (station.performance or 0) < 1  # a station before it keeps its own pace
+    assert paces == {8.0, 12.0}
+
+
+def test_planned_maintenance_is_reported_and_the_machine_sometimes_runs_inside_it(
+    sim: SimulatedPlant, plant: PlantModel
+) -> None:
+    start, end = berlin(2026, 3, 23, 6), berlin(2026, 3, 30, 6)
+    events = [
+        event
+        for _, _, machine in plant.machines()
+        if machine.id.startswith("BER")
+        for event in sim.downtime_events(machine.id, start, end)
+    ]
+    assert len(events) >= 3
+    ran_inside = 0
+    for event in events:
+        assert event.category == "planned" and event.start.second == event.end.second == 0
+        before = sim.states(event.machine_id, event.start - dt.timedelta(minutes=1), event.start)
+        assert (before[-1].state, before[-1].reason_code) in {
+            ("planned_stop", "PLANNED_MAINTENANCE"),
+            ("changeover", "CHANGEOVER"),
+        }
+        inside = sim.truth(event.machine_id, event.start, event.end)
+        duration_s = (event.end - event.start).total_seconds()
+        assert inside.unplanned_downtime_s == 0  # in a planned window, only running counts
+        assert math.isclose(inside.run_s + inside.planned_downtime_s, duration_s)
+        ran_inside += inside.run_s > 0
+    assert ran_inside > 0
+
+
+def test_the_marts_add_up(sim: SimulatedPlant, plant: PlantModel) -> None:
+    """Hours, shifts with the unscheduled rows, days and lines are cuts of the same time."""
+    starts = {"BER": berlin(2026, 3, 26, 6), "CHI": chicago(2026, 3, 13, 7)}
+    marts = sim.marts(starts, dt.datetime(2026, 3, 16, 18, tzinfo=dt.UTC) + dt.timedelta(days=14))
+    measures = ("planned_production_s", "run_s", "planned_downtime_s", "ideal_run_s", "good_count")
+    for _, line, machine in plant.machines():
+        rows = {
+            name: [r for r in marts[name] if r.machine_id == machine.id]
+            for name in ("oee_machine_hourly", "oee_machine_shift", "oee_machine_daily")
+        }
+        for measure in measures:
+            sums = [sum(getattr(r, measure) for r in rows[name]) for name in rows]
+            assert math.isclose(sums[0], sums[1]) and math.isclose(sums[1], sums[2]), measure
+        unscheduled = [r for r in rows["oee_machine_shift"] if r.shift_name == "unscheduled"]
+        for r in unscheduled:
+            assert r.planned_downtime_s == r.unplanned_downtime_s == 0
+            tz = BERLIN if machine.id.startswith("BER") else CHICAGO
+            assert r.period_start.astimezone(tz).date() == r.shift_date
+        if machine.id.startswith("CHI"):
+            weekdays = {r.period_start.astimezone(CHICAGO).isoweekday() for r in unscheduled}
+            assert weekdays <= {7, 1}  # Sunday and Monday morning, before the first shift
+        if machine.id == line.output_machine:
+            lines = [r.good_count for r in marts["oee_line_shift"] if r.line_id == line.id]
+            assert lines == [r.good_count for r in rows["oee_machine_shift"]]
+    assert any(r.shift_name == "unscheduled" for r in marts["oee_machine_shift"])
