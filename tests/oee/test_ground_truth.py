@@ -18,18 +18,19 @@ from typing import Any
 
 import psycopg
 import pytest
-from dagster import materialize
 from psycopg.rows import dict_row
 
-from assets.oee.assets import oee_dbt_models
-from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.plant_model import PlantModel
-from oee_pipelines.warehouse.context import DOWNTIME_EVENT, WORK_ORDER, upsert
 from oee_pipelines.warehouse.urls import database_name
-from resources import ClockResource, WarehouseResource
-from simulator import MARTS, OeeRow, SimulatedPlant, production_day_start
+from simulator import MARTS, OeeRow, SimulatedPlant
 from tests.support.database import create_database, drop_database
-from tests.support.pipeline import SEED, materialize_unpartitioned
+from tests.support.pipeline import (
+    SEED,
+    history_starts,
+    materialize_unpartitioned,
+    rebuild_rollups,
+    write_simulated_context,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -81,52 +82,6 @@ def _equal(stored: Any, expected: Any) -> bool:
     return bool(stored == pytest.approx(expected, rel=TOLERANCE, abs=TOLERANCE))
 
 
-def _starts(plant: PlantModel, window: dict[str, Any]) -> dict[str, dt.datetime]:
-    """Where the simulator_history asset starts each site's history of the window."""
-    until = dt.datetime.fromisoformat(str(window["until"]))
-    return {
-        site.id: production_day_start(
-            site, until.astimezone(site.tz).date() - dt.timedelta(days=int(window["days"]))
-        )
-        for site in plant.sites
-    }
-
-
-def _write_context(
-    conn: psycopg.Connection[Any],
-    plant: PlantModel,
-    simulated: SimulatedPlant,
-    starts: dict[str, dt.datetime],
-    now: dt.datetime,
-) -> None:
-    """The lines' work orders as of now (one still running has no actual end) and the machines'
-    planned maintenance events, upserted as an MES sync or a downtime import would."""
-    orders, events = [], []
-    for site, line in plant.lines():
-        for order in simulated.work_orders(line.id, starts[site.id], now):
-            done = order.end <= now
-            orders.append(
-                dataclasses.asdict(order)
-                | {
-                    "recipe_version": str(order.recipe_version),
-                    "planned_start": order.start,
-                    "planned_end": order.end,
-                    "actual_start": order.start,
-                    "actual_end": order.end if done else None,
-                    "status": "completed" if done else "running",
-                    "source": "simulator",
-                }
-            )
-        events += [
-            dataclasses.asdict(event)
-            | {"start_ts": event.start, "end_ts": event.end, "source": "simulator"}
-            for machine in line.machines
-            for event in simulated.downtime_events(machine.id, starts[site.id], now)
-        ]
-    upsert(conn, WORK_ORDER, [order for order in orders if order["actual_start"] < now])
-    upsert(conn, DOWNTIME_EVENT, [event for event in events if event["start_ts"] < now])
-
-
 @pytest.fixture(scope="module", params=list(WINDOWS))
 def simulated_history(
     request: pytest.FixtureRequest,
@@ -142,17 +97,8 @@ def simulated_history(
     try:
         history = {"ops": {"simulator_history": {"config": window}}}
         assert materialize_unpartitioned(url, now, history).success
-        simulated = SimulatedPlant(plant, seed=SEED)
-        with psycopg.connect(url) as conn:
-            _write_context(
-                conn, plant, simulated, _starts(plant, window), dt.datetime.fromisoformat(now)
-            )
-        resources = {
-            "warehouse": WarehouseResource(database_url=url),
-            "clock": ClockResource(pinned=now),
-            "dbt": dbt_resource(),
-        }
-        assert materialize([oee_dbt_models], resources=resources).success
+        write_simulated_context(url, int(window["days"]), dt.datetime.fromisoformat(now))
+        rebuild_rollups(url, now)
         yield url, window
     finally:
         drop_database(server_url, database_name(url))
@@ -163,7 +109,8 @@ def test_every_mart_row_equals_the_ground_truth(
 ) -> None:
     url, window = simulated_history
     now = dt.datetime.fromisoformat(str(window["until"]))
-    truth = SimulatedPlant(plant, seed=SEED).marts(_starts(plant, window), now)
+    starts = history_starts(plant, int(window["days"]), now)
+    truth = SimulatedPlant(plant, seed=SEED).marts(starts, now)
     differences = []
     with psycopg.connect(url, row_factory=dict_row) as conn:
         for mart in MARTS:

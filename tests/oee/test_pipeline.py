@@ -14,10 +14,9 @@ from psycopg.rows import dict_row
 from oee_pipelines.definitions import SOURCES
 from oee_pipelines.plant_model import PlantModel
 from oee_pipelines.warehouse.urls import database_name
-from simulator import SimulatedPlant
 from tests.support import second_source
 from tests.support.database import create_database, drop_database
-from tests.support.pipeline import SEED, materialize_unpartitioned
+from tests.support.pipeline import materialize_unpartitioned
 
 pytestmark = pytest.mark.slow
 
@@ -70,39 +69,6 @@ def warehouse_after_demo(
         yield url
     finally:
         drop_database(server_url, database_name(url))
-
-
-def test_oee_machine_shift_matches_the_simulated_ground_truth(
-    warehouse_after_demo: str, plant: PlantModel
-) -> None:
-    rows = {
-        (row["machine_id"], row["period_start"]): row
-        for row in _rows(warehouse_after_demo, "SELECT * FROM curated.oee_machine_shift")
-    }
-    history = {
-        row["machine_id"]: (row["first"], row["last"])
-        for row in _rows(
-            warehouse_after_demo,
-            "SELECT machine_id, min(start_ts) AS first, max(end_ts) AS last"
-            " FROM curated.machine_state GROUP BY machine_id",
-        )
-    }
-    truth_plant = SimulatedPlant(plant, seed=SEED)
-    compared = 0
-    for _, _, machine in plant.machines():
-        for truth in truth_plant.shift_truth(machine.id, *history[machine.id]):
-            row = rows[(machine.id, truth.period_start)]
-            assert (row["shift_date"], row["shift_name"]) == (truth.shift_date, truth.shift_name)
-            assert row["period_end"] == truth.period_end
-            for measure in MEASURES:
-                expected = getattr(truth, measure)
-                assert row[measure] == pytest.approx(expected, rel=1e-9, abs=1e-6), (
-                    f"{machine.id} {truth.shift_date} {truth.shift_name}: {measure}"
-                )
-            compared += 1
-    # Every machine has at least two full shifts on each day of the window but a CHI Sunday.
-    assert compared >= len(plant.machines()) * 2 * (len(rows) // (3 * len(plant.machines())) - 1)
-    assert compared >= len(plant.machines()) * 4
 
 
 def test_a_line_in_series_is_measured_at_its_output_machine(

@@ -7,15 +7,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from dagster import ExecuteInProcessResult, materialize
 
+from assets.oee.assets import oee_dbt_models
 from oee_pipelines.dbt_project import dbt_resource
 from oee_pipelines.definitions import SOURCES, Source, build_definitions
-from oee_pipelines.plant_model import load_plant_model
+from oee_pipelines.plant_model import PlantModel, load_plant_model
 from oee_pipelines.settings import PROJECT_DIR, Settings
+from oee_pipelines.warehouse.context import DOWNTIME_EVENT, WORK_ORDER, upsert
 from resources import ClockResource, PlantModelResource, SimulatorResource, WarehouseResource
 from resources.erp import ErpResource
 from resources.mes import MesResource
+from simulator import SimulatedPlant, production_day_start
 from simulator.servers.erp import serve_erp
 from simulator.servers.mes import SimulatedMes
 
@@ -59,3 +63,56 @@ def materialize_unpartitioned(
             run_config=run_config or {},
             raise_on_error=False,
         )
+
+
+def history_starts(plant: PlantModel, days: int, until: dt.datetime) -> dict[str, dt.datetime]:
+    """Where the simulator_history asset starts each site's `days` of history up to `until`."""
+    return {
+        site.id: production_day_start(site, until.astimezone(site.tz).date() - dt.timedelta(days))
+        for site in plant.sites
+    }
+
+
+def write_simulated_context(database_url: str, days: int, now: dt.datetime) -> None:
+    """The lines' work orders of the history as of now (one still running has no actual end)
+    and the machines' planned maintenance events, upserted as an MES sync or a downtime import
+    would: the simulated MES holds only the last days' orders and reports no actuals, and no
+    simulated source serves the maintenance plan, yet the simulator's ground truth has both."""
+    plant = load_plant_model(PLANT_MODEL_PATH)
+    simulated = SimulatedPlant(plant, seed=SEED)
+    starts = history_starts(plant, days, now)
+    orders, events = [], []
+    for site, line in plant.lines():
+        for order in simulated.work_orders(line.id, starts[site.id], now):
+            done = order.end <= now
+            orders.append(
+                dataclasses.asdict(order)
+                | {
+                    "recipe_version": str(order.recipe_version),
+                    "planned_start": order.start,
+                    "planned_end": order.end,
+                    "actual_start": order.start,
+                    "actual_end": order.end if done else None,
+                    "status": "completed" if done else "running",
+                    "source": "simulator",
+                }
+            )
+        events += [
+            dataclasses.asdict(event)
+            | {"start_ts": event.start, "end_ts": event.end, "source": "simulator"}
+            for machine in line.machines
+            for event in simulated.downtime_events(machine.id, starts[site.id], now)
+        ]
+    with psycopg.connect(database_url) as conn:
+        upsert(conn, WORK_ORDER, [order for order in orders if order["actual_start"] < now])
+        upsert(conn, DOWNTIME_EVENT, [event for event in events if event["start_ts"] < now])
+
+
+def rebuild_rollups(database_url: str, now: str) -> None:
+    """The dbt models alone, as the automation or the hourly schedule rebuilds them."""
+    resources = {
+        "warehouse": WarehouseResource(database_url=database_url),
+        "clock": ClockResource(pinned=now),
+        "dbt": dbt_resource(),
+    }
+    assert materialize([oee_dbt_models], resources=resources).success
