@@ -6,32 +6,20 @@ from __future__ import annotations
 import os
 from typing import Any, Self, overload
 
-import httpx
-from dagster import ConfigurableResource, EnvVar
+from dagster import EnvVar
 from pydantic import Field
 
-from oee_pipelines.connectors.historian import (
-    HistorianClient,
-    HistorianConfig,
-    http_auth,
-    load_historians,
-)
+from oee_pipelines.connectors.historian import HistorianClient, HistorianConfig, load_historians
 from oee_pipelines.settings import PROJECT_DIR
+from resources.http_service import HttpSignInResource
 
 
-class HistorianResource(ConfigurableResource):
+class HistorianResource(HttpSignInResource):
     """A historian's REST API; secrets come from the environment (`EnvVar`) only."""
 
     base_url: str = Field(description="Base URL of the historian's REST API.")
-    username: str | None = Field(default=None, description="User for Basic authentication.")
-    password: str | None = Field(default=None, description="Password for Basic authentication.")
-    token: str | None = Field(default=None, description="Bearer token (instead of Basic).")
-    verify_tls: bool = Field(default=True, description="Verify the server's TLS certificate.")
     config_path: str = Field(description="The historians' configuration (OEE_HISTORIANS).")
     timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for one answer.")
-
-    def auth(self) -> httpx.Auth | None:
-        return http_auth(self.username, self.password, self.token)
 
     def historian(self, name: str) -> HistorianConfig:
         """This historian's section of the configuration file."""
