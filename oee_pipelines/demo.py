@@ -91,7 +91,8 @@ Next:
 def run_demo(settings: Settings) -> int:
     """Serve the simulated plant's systems, ingest its MQTT live for a short window, materialize
     every asset into the warehouse (the MES and ERP syncs among them), backfill the historians'
-    last days, import the sample files, then print the summary; 0 on success."""
+    last days, import the sample files, roll up again so the OEE includes what came last, then
+    print the summary; 0 on success."""
     with running_services(settings) as services, simulated_systems(settings):
         prepare_dbt_manifest()
         definitions = defs()
@@ -102,14 +103,7 @@ def run_demo(settings: Settings) -> int:
         print("  rows written:", ", ".join(f"{table} {n}" for table, n in written.items()))
         print(f"materializing every asset ({settings.demo_days} days of simulated history)...")
         history = {"days": settings.demo_days, "until": until.isoformat()}
-        result = definitions.resolve_job_def("demo_job").execute_in_process(
-            instance=DagsterInstance.get(),
-            run_config={
-                "ops": {"simulator_history": {"config": history}},
-                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
-            },
-            raise_on_error=False,
-        )
+        result = _run(definitions, "demo_job", {"simulator_history": {"config": history}})
         failures = _failures([result])
         if result.success:
             print(f"backfilling the historians' last {BACKFILL_DAYS} days (PI, AVEVA)...")
@@ -121,6 +115,11 @@ def run_demo(settings: Settings) -> int:
         failed = import_samples(definitions, DagsterInstance.get())
         if failed:
             print("oee demo: the import of these sample files failed:", *failed, sep="\n  ")
+            return 1
+        print("rolling up again, with the historians' days and the sample files...")
+        failures = _failures([_run(definitions, "oee_rollup_job")])
+        if failures:
+            print("oee demo: the rollup failed:", *failures, sep="\n  ")
             return 1
         with open_pool(services.database_url) as pool, pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
@@ -144,6 +143,20 @@ def _backfill_historians(definitions: Definitions) -> list[ExecuteInProcessResul
     assets = [definitions.get_assets_def(key) for key in HISTORIAN_ASSETS]
     resources = dict(definitions.resources or {})
     return backfill_recent_days(assets, resources, resources["clock"].now(), BACKFILL_DAYS)
+
+
+def _run(
+    definitions: Definitions, job: str, ops: dict[str, Any] | None = None
+) -> ExecuteInProcessResult:
+    """One job of the code location, in this process, logging errors only."""
+    return definitions.resolve_job_def(job).execute_in_process(
+        instance=DagsterInstance.get(),
+        run_config={
+            "ops": ops or {},
+            "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+        },
+        raise_on_error=False,
+    )
 
 
 def _failures(results: Sequence[ExecuteInProcessResult]) -> list[str]:

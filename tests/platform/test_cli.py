@@ -201,4 +201,10 @@ def test_demo_prints_oee_per_line_and_shift_and_can_run_again(oee_env: dict[str,
         demo_runs = conn.execute(
             "SELECT count(*) FROM runs WHERE status = 'SUCCESS' AND pipeline_name = 'demo_job'"
         ).fetchone()
+        # after the backfills and the sample files, each demo rolls up again
+        rollups = conn.execute(
+            "SELECT count(*) FROM runs"
+            " WHERE status = 'SUCCESS' AND pipeline_name = 'oee_rollup_job'"
+        ).fetchone()
     assert demo_runs == (2,)
+    assert rollups == (2,)
