@@ -159,8 +159,10 @@ def test_state_and_count_tables_equal_the_simulators_truth(
 def test_a_unit_that_stops_answering_is_offline_and_loses_no_part(
     sim: SimulatedPlant, plant: PlantModel, warehouse: str, tmp_path: Path
 ) -> None:
-    start = dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
+    start = dt.datetime(2026, 3, 3, 8, tzinfo=dt.UTC)  # the press runs (at 09:00 a break begins)
     instants = [start + dt.timedelta(seconds=30 * i) for i in range(40)]
+    made = len(sim.cycles(PRESS1, start + US, instants[-1] + US))
+    assert made > 0  # parts to lose while the unit is silent
     shown = [start]
     with serving_modbus(sim, lambda: shown[0]) as (units, port):
 
@@ -197,7 +199,7 @@ def test_a_unit_that_stops_answering_is_offline_and_loses_no_part(
         "FROM curated.production_count WHERE machine_id = %s",
         PRESS1,
     )
-    assert counts == [(len(sim.cycles(PRESS1, start + US, instants[-1] + US)),)]
+    assert counts == [(made,)]
     gc.collect()  # pymodbus 3.16 leaves the socket of a timed-out request unclosed: found here
 
 
