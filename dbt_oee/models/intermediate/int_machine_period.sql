@@ -17,15 +17,7 @@ select
         when segment.shift_name = 'unscheduled' then max(segment.end_ts)
         else least(min(segment.shift_end), {{ oee_now() }})
     end as period_end,
-    min(segment.loss_model) as loss_model,
-    sum(segment.run_s) + sum(segment.unplanned_downtime_s) as planned_production_s,
-    sum(segment.run_s) as run_s,
-    sum(segment.planned_downtime_s) as planned_downtime_s,
-    sum(segment.unplanned_downtime_s) as unplanned_downtime_s,
-    coalesce(sum(counts.ideal_run_s), 0) as ideal_run_s,
-    coalesce(sum(counts.good_count), 0) + coalesce(sum(counts.reject_count), 0) as total_count,
-    coalesce(sum(counts.good_count), 0) as good_count,
-    coalesce(sum(counts.reject_count), 0) as reject_count,
+    {{ segment_sums() }},
     sum(segment.no_state_s) as no_state_s,
     array_agg(distinct segment.cycle_time_s order by segment.cycle_time_s)
     filter (where counts.machine_id is not null) as cycle_times_s

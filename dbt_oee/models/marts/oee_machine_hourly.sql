@@ -10,16 +10,7 @@ with hour_sums as (
         segment.machine_id,
         segment.hour_start as period_start,
         least(segment.hour_start + interval '1 hour', {{ oee_now() }}) as period_end,
-        min(segment.loss_model) as loss_model,
-        sum(segment.run_s) + sum(segment.unplanned_downtime_s) as planned_production_s,
-        sum(segment.run_s) as run_s,
-        sum(segment.planned_downtime_s) as planned_downtime_s,
-        sum(segment.unplanned_downtime_s) as unplanned_downtime_s,
-        coalesce(sum(counts.ideal_run_s), 0) as ideal_run_s,
-        coalesce(sum(counts.good_count), 0) + coalesce(sum(counts.reject_count), 0)
-            as total_count,
-        coalesce(sum(counts.good_count), 0) as good_count,
-        coalesce(sum(counts.reject_count), 0) as reject_count
+        {{ segment_sums() }}
     from {{ ref('int_machine_segment') }} as segment
     left join {{ ref('int_machine_segment_count') }} as counts
         on
