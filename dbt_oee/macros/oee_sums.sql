@@ -31,18 +31,18 @@
 {%- endmacro %}
 
 {#
-  The sums of segments (int_machine_segment, with their counts from int_machine_segment_count
-  joined as `counts`) for any grouping of them: the hours and the shift periods add up the
-  same way. Planned production is run plus unplanned downtime (the time model).
+  The sums of machine slices (int_machine_slice) for any grouping of them: the hours and the
+  shift periods add up the same way. Planned production is run plus unplanned downtime (the
+  time model).
 #}
-{% macro segment_sums() -%}
-    min(segment.loss_model) as loss_model,
-    sum(segment.run_s) + sum(segment.unplanned_downtime_s) as planned_production_s,
-    sum(segment.run_s) as run_s,
-    sum(segment.planned_downtime_s) as planned_downtime_s,
-    sum(segment.unplanned_downtime_s) as unplanned_downtime_s,
-    coalesce(sum(counts.ideal_run_s), 0) as ideal_run_s,
-    coalesce(sum(counts.good_count), 0) + coalesce(sum(counts.reject_count), 0) as total_count,
-    coalesce(sum(counts.good_count), 0) as good_count,
-    coalesce(sum(counts.reject_count), 0) as reject_count
+{% macro slice_sums() -%}
+    min(loss_model) as loss_model,
+    sum(run_s) + sum(unplanned_downtime_s) as planned_production_s,
+    sum(run_s) as run_s,
+    sum(planned_downtime_s) as planned_downtime_s,
+    sum(unplanned_downtime_s) as unplanned_downtime_s,
+    sum(ideal_run_s) as ideal_run_s,
+    sum(good_count) + sum(reject_count) as total_count,
+    sum(good_count) as good_count,
+    sum(reject_count) as reject_count
 {%- endmacro %}

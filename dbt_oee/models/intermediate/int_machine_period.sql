@@ -5,32 +5,45 @@
 -- the run and the counts out of every shift, spanning the first to the last such instant. Also
 -- what the data quality checks need: planned time without any state, and the cycle times that
 -- priced the parts.
+with cycle_times as (
+    select
+        slice.machine_id,
+        slice.shift_date,
+        slice.shift_name,
+        array_agg(distinct cycle_time.cycle_time_s order by cycle_time.cycle_time_s)
+            as cycle_times_s
+    from {{ ref('int_machine_slice') }} as slice
+    cross join lateral unnest(slice.cycle_times_s) as cycle_time (cycle_time_s)
+    group by slice.machine_id, slice.shift_date, slice.shift_name
+),
+
+periods as (
+    select
+        site_id,
+        line_id,
+        machine_id,
+        shift_date,
+        shift_name,
+        coalesce(min(shift_start), min(first_active_ts)) as period_start,
+        -- least() skips NULL: an `unscheduled` row (no shift end) ends with its last instant
+        case
+            when shift_name = 'unscheduled' then max(last_active_ts)
+            else least(min(shift_end), {{ oee_now() }})
+        end as period_end,
+        {{ slice_sums() }},
+        sum(no_state_s) as no_state_s
+    from {{ ref('int_machine_slice') }}
+    where shift_name != 'unscheduled' or first_active_ts is not null
+    group by site_id, line_id, machine_id, shift_date, shift_name
+    having bool_or(has_state) or shift_name = 'unscheduled'
+)
+
 select
-    segment.site_id,
-    segment.line_id,
-    segment.machine_id,
-    segment.shift_date,
-    segment.shift_name,
-    coalesce(min(segment.shift_start), min(segment.start_ts)) as period_start,
-    -- least() skips NULL: an `unscheduled` row (no shift end) ends with its last segment
-    case
-        when segment.shift_name = 'unscheduled' then max(segment.end_ts)
-        else least(min(segment.shift_end), {{ oee_now() }})
-    end as period_end,
-    {{ segment_sums() }},
-    sum(segment.no_state_s) as no_state_s,
-    array_agg(distinct segment.cycle_time_s order by segment.cycle_time_s)
-    filter (where counts.machine_id is not null) as cycle_times_s
-from {{ ref('int_machine_segment') }} as segment
-left join {{ ref('int_machine_segment_count') }} as counts
+    periods.*,
+    cycle_times.cycle_times_s
+from periods
+left join cycle_times
     on
-        segment.machine_id = counts.machine_id
-        and segment.start_ts = counts.start_ts
-where segment.shift_start is not null or segment.run_s > 0 or segment.in_count
-group by
-    segment.site_id,
-    segment.line_id,
-    segment.machine_id,
-    segment.shift_date,
-    segment.shift_name
-having bool_or(segment.state is not null) or segment.shift_name = 'unscheduled'
+        periods.machine_id = cycle_times.machine_id
+        and periods.shift_date = cycle_times.shift_date
+        and periods.shift_name = cycle_times.shift_name

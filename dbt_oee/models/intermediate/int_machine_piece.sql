@@ -1,13 +1,13 @@
 {{ config(indexes=[{'columns': ['machine_id', 'start_ts'], 'unique': True}]) }}
 
 -- Each machine's time axis cut at every boundary that changes how a second counts: its state
--- and count intervals, its site's shift occurrences and their breaks, its planned downtime
--- events and the work-order pieces of its line (int_line_cycle_time; only where the line's
--- cycle time applies to the machine). One sweep over the sorted boundaries, no range join: a
--- running sum per kind says how many intervals of that kind are open in a piece, and a running
--- max the start of the latest state, shift and work-order piece begun, which is the one open
--- (those never overlap). Only pieces in a state, a shift or a count interval are kept, from the
--- earliest plausible date (a PLC with a reset clock reports 1970) and before now.
+-- intervals, its site's shift occurrences and their breaks, and its planned downtime events
+-- (counts are placed apart, in int_machine_count_slot: cutting here at every minute count would
+-- multiply the pieces tenfold). One sweep over the sorted boundaries, no range join: a running
+-- sum per kind says how many intervals of that kind are open in a piece, and a running max the
+-- start of the latest state and shift begun, which is the one open (those never overlap). Only
+-- pieces in a state or a shift are kept, from the earliest plausible date (a PLC with a reset
+-- clock reports 1970) and before now.
 with intervals as (
     select
         machine_id,
@@ -15,14 +15,6 @@ with intervals as (
         start_ts,
         least(coalesce(end_ts, {{ oee_now() }}), {{ oee_now() }}) as end_ts
     from {{ ref('stg_machine_data__machine_state') }}
-    where start_ts < {{ oee_now() }}
-    union all
-    select
-        machine_id,
-        'count' as kind,
-        start_ts,
-        least(end_ts, {{ oee_now() }}) as end_ts
-    from {{ ref('stg_machine_data__production_count') }}
     where start_ts < {{ oee_now() }}
     union all
     select
@@ -54,20 +46,6 @@ with intervals as (
     inner join {{ ref('int_shift_break') }} as shift_break
         on machine.site_id = shift_break.site_id
     where shift_break.start_ts < {{ oee_now() }}
-    union all
-    select
-        machine.machine_id,
-        'order' as kind,
-        cycle_time.start_ts,
-        cycle_time.end_ts
-    from {{ ref('stg_plant__machine') }} as machine
-    inner join {{ ref('stg_plant__line') }} as plant_line
-        on machine.line_id = plant_line.line_id
-    inner join {{ ref('int_line_cycle_time') }} as cycle_time
-        on machine.line_id = cycle_time.line_id
-    where
-        plant_line.output_machine_id is null
-        or machine.machine_id = plant_line.output_machine_id
 ),
 
 boundaries as (
@@ -75,14 +53,11 @@ boundaries as (
         intervals.machine_id,
         edge.ts,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0)::int as d_state,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'count'), 0)::int as d_count,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0)::int as d_planned,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'shift'), 0)::int as d_shift,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'break'), 0)::int as d_break,
-        coalesce(sum(edge.delta) filter (where intervals.kind = 'order'), 0)::int as d_order,
         max(edge.ts) filter (where intervals.kind = 'state' and edge.delta = 1) as state_start,
-        max(edge.ts) filter (where intervals.kind = 'shift' and edge.delta = 1) as shift_start,
-        max(edge.ts) filter (where intervals.kind = 'order' and edge.delta = 1) as order_start
+        max(edge.ts) filter (where intervals.kind = 'shift' and edge.delta = 1) as shift_start
     from intervals
     cross join
         lateral (
@@ -97,14 +72,11 @@ swept as (
         ts as start_ts,
         lead(ts) over running as end_ts,
         sum(d_state) over running as open_states,
-        sum(d_count) over running as open_counts,
         sum(d_planned) over running as open_planned,
         sum(d_shift) over running as open_shifts,
         sum(d_break) over running as open_breaks,
-        sum(d_order) over running as open_orders,
         max(state_start) over running as state_start,
-        max(shift_start) over running as shift_start,
-        max(order_start) over running as order_start
+        max(shift_start) over running as shift_start
     from boundaries
     window running as (partition by machine_id order by ts)
 )
@@ -115,12 +87,10 @@ select
     end_ts,
     case when open_states > 0 then state_start end as state_start,
     case when open_shifts > 0 then shift_start end as shift_start,
-    case when open_orders > 0 then order_start end as order_start,
-    open_counts > 0 as in_count,
     open_planned > 0 as in_planned_event,
     open_breaks > 0 as in_break
 from swept
 where
     end_ts is not null
-    and (open_states > 0 or open_shifts > 0 or open_counts > 0)
+    and (open_states > 0 or open_shifts > 0)
     and start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'

@@ -1,8 +1,8 @@
 {{ config(indexes=[{'columns': ['machine_id', 'start_ts'], 'unique': True}]) }}
 
 -- The pieces of int_machine_piece cut again at UTC clock hours, each with what holds in it: the
--- state, the shift occurrence (NULL outside every shift), the cycle time in force, and how its
--- seconds count under the site's loss model (the time model of contracts.md section 3):
+-- state, the shift occurrence (NULL outside every shift), and how its seconds count under the
+-- site's loss model (the time model of contracts.md section 3):
 --   run class (running; changeover when it is performance loss; an unplanned stop shorter than
 --   the micro-stop threshold) -> run, in a shift or out of it;
 --   in a shift, otherwise: a planned window (a break, a planned downtime event), planned_stop
@@ -14,8 +14,6 @@ with hours as (
         clock_hour.hour_start,
         piece.state_start,
         piece.shift_start,
-        piece.order_start,
-        piece.in_count,
         piece.in_planned_event,
         piece.in_break,
         greatest(piece.start_ts, clock_hour.hour_start) as start_ts,
@@ -41,12 +39,11 @@ classified as (
         hours.state_start,
         machine_state.state,
         machine_state.reason_code,
-        hours.in_count,
         site.loss_model,
-        coalesce(calendar.shift_date, (hours.start_ts at time zone site.timezone)::date)
+        -- out of every shift, the local date of the hour (counts are dated the same way)
+        coalesce(calendar.shift_date, (hours.hour_start at time zone site.timezone)::date)
             as shift_date,
         coalesce(calendar.shift_name, 'unscheduled') as shift_name,
-        coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
         extract(epoch from hours.end_ts - hours.start_ts)::double precision as duration_s,
         coalesce(
             machine_state.state = 'running'
@@ -84,10 +81,6 @@ classified as (
         on
             machine.site_id = calendar.site_id
             and hours.shift_start = calendar.start_ts
-    left join {{ ref('int_line_cycle_time') }} as cycle_time
-        on
-            machine.line_id = cycle_time.line_id
-            and hours.order_start = cycle_time.start_ts
 )
 
 select
@@ -104,8 +97,6 @@ select
     state_start,
     state,
     reason_code,
-    in_count,
-    cycle_time_s,
     loss_model,
     case when is_run then duration_s else 0 end as run_s,
     case
