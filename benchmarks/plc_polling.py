@@ -9,7 +9,8 @@ Modbus: 50 units of a pymodbus server (a process of its own), each with 10 float
 registers), polled every 100 ms by the realtime source, and by a raw pymodbus client per unit
 that reads the same registers and does nothing with them. Figure: registers per second.
 
-Each phase runs for `SECONDS` after a warm-up, one after the other, in the same run.
+Each phase runs for `SECONDS` after a warm-up, one after the other, in the same run. Beside
+each rate, the CPU time this process spent per value (the servers' processes not included).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import multiprocessing
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, NamedTuple
 
 from asyncua import Client, Server, ua
 
@@ -150,6 +151,12 @@ def _process(target: Callable[[Any, Any], None]) -> tuple[multiprocessing.Proces
 # --- the phases -------------------------------------------------------------------------------
 
 
+class Rate(NamedTuple):
+    per_s: float
+    cpu_us: float
+    """This process's CPU time per value, in microseconds."""
+
+
 class _Counting:
     """Counts what arrives, after the warm-up."""
 
@@ -162,13 +169,15 @@ class _Counting:
             self.count += n
 
 
-async def _measure(counter: _Counting) -> float:
+async def _measure(counter: _Counting) -> Rate:
     await asyncio.sleep(WARM_UP_S)
     counter.counting = True
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     await asyncio.sleep(SECONDS)
     counter.counting = False
-    return counter.count / (time.monotonic() - started)
+    count = max(counter.count, 1)
+    return Rate(counter.count / (time.monotonic() - started),
+                (time.process_time() - cpu) / count * 1e6)  # fmt: skip
 
 
 def _drained(intake: Intake, counter: _Counting, per_record: int) -> threading.Thread:
@@ -185,7 +194,7 @@ def _drained(intake: Intake, counter: _Counting, per_record: int) -> threading.T
     return thread
 
 
-async def _with_source(run: Callable[[Intake, asyncio.Event], Any], per_record: int) -> float:
+async def _with_source(run: Callable[[Intake, asyncio.Event], Any], per_record: int) -> Rate:
     counter = _Counting()
     intake = Intake(20_000, 0.25, 4, max_acks=10_000)
     drainer = _drained(intake, counter, per_record)
@@ -199,7 +208,7 @@ async def _with_source(run: Callable[[Intake, asyncio.Event], Any], per_record: 
     return rate
 
 
-async def _opcua_raw() -> float:
+async def _opcua_raw() -> Rate:
     counter = _Counting()
 
     class Handler:
@@ -219,7 +228,7 @@ async def _opcua_raw() -> float:
         return await _measure(counter)
 
 
-async def _modbus_raw() -> float:
+async def _modbus_raw() -> Rate:
     from pymodbus.client import AsyncModbusTcpClient
 
     counter = _Counting()
@@ -248,6 +257,26 @@ def _phase(name: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {name}", file=sys.stderr, flush=True)
 
 
+def _against(
+    name: str,
+    server: Callable[[Any, Any], None],
+    raw: Callable[[], Coroutine[Any, Any, Rate]],
+    source: OpcUaSource | ModbusSource,
+    per_record: int,
+) -> tuple[Rate, Rate]:
+    """The source's rate and the raw client's, against `server` in a process of its own."""
+    _phase(f"starting the {name} server")
+    process, stop = _process(server)
+    try:
+        _phase(f"{name}: the raw client")
+        baseline = asyncio.run(raw())
+        _phase(f"{name}: the realtime source")
+        return asyncio.run(_with_source(source.run, per_record)), baseline
+    finally:
+        stop.set()
+        process.join(30)
+
+
 def main() -> None:
     opcua_plant = _plant("opcua", ITEMS // 100, 100, _node)
     modbus_plant = _plant(
@@ -256,38 +285,27 @@ def main() -> None:
         VALUES_PER_UNIT,
         lambda m, t: f"unit={m + 1};hr={2 * t};float32;order=CDAB",
     )
-    opcua_config = OpcUaConfig(url=f"opc.tcp://127.0.0.1:{OPCUA_PORT}/bench/")
-    modbus_config = ModbusConfig(port=MODBUS_PORT, poll_interval_s=POLL_S)
-
-    _phase("starting the OPC UA server (5,000 variables)")
-    process, stop = _process(_opcua_server)
-    try:
-        _phase("OPC UA: raw asyncua subscription")
-        opcua_raw = asyncio.run(_opcua_raw())
-        _phase("OPC UA: the realtime source")
-        opcua = asyncio.run(_with_source(OpcUaSource(opcua_plant, opcua_config).run, 1))
-    finally:
-        stop.set()
-        process.join(30)
-    _phase("starting the Modbus server (50 units)")
-    process, stop = _process(_modbus_server)
-    try:
-        _phase("Modbus: raw pymodbus clients")
-        modbus_raw = asyncio.run(_modbus_raw())
-        _phase("Modbus: the realtime source")
-        source = ModbusSource(modbus_plant, modbus_config)
-        modbus = asyncio.run(_with_source(source.run, 2))
-    finally:
-        stop.set()
-        process.join(30)
+    opcua_source = OpcUaSource(
+        opcua_plant, OpcUaConfig(url=f"opc.tcp://127.0.0.1:{OPCUA_PORT}/bench/")
+    )
+    modbus_source = ModbusSource(
+        modbus_plant, ModbusConfig(port=MODBUS_PORT, poll_interval_s=POLL_S)
+    )
+    opcua, opcua_raw = _against("OPC UA", _opcua_server, _opcua_raw, opcua_source, 1)
+    modbus, modbus_raw = _against("Modbus", _modbus_server, _modbus_raw, modbus_source, 2)
     print(
         json.dumps(
             {
                 "benchmark": "plc_polling",
                 "unit": "opcua monitored items/s",
-                "value": round(opcua, 1),
-                "baseline": {"name": "raw asyncua subscription", "value": round(opcua_raw, 1)},
-                "ratio": round(opcua / opcua_raw, 3) if opcua_raw else math.nan,
+                "value": round(opcua.per_s, 1),
+                "baseline": {
+                    "name": "raw asyncua subscription",
+                    "value": round(opcua_raw.per_s, 1),
+                },
+                "ratio": round(opcua.per_s / opcua_raw.per_s, 3) if opcua_raw.per_s else math.nan,
+                "cpu_us_per_item": round(opcua.cpu_us, 1),
+                "raw_cpu_us_per_item": round(opcua_raw.cpu_us, 1),
                 "params": {
                     "opcua_items": ITEMS,
                     "opcua_change_interval_s": 1.0,
@@ -296,10 +314,14 @@ def main() -> None:
                     "modbus_poll_interval_s": POLL_S,
                     "seconds": SECONDS,
                 },
-                "modbus_registers_per_s": round(modbus, 1),
-                "modbus_raw_registers_per_s": round(modbus_raw, 1),
-                "modbus_ratio": round(modbus / modbus_raw, 3) if modbus_raw else math.nan,
-                "modbus_skipped_polls": sum(source.skipped.values()),
+                "modbus_registers_per_s": round(modbus.per_s, 1),
+                "modbus_raw_registers_per_s": round(modbus_raw.per_s, 1),
+                "modbus_ratio": round(modbus.per_s / modbus_raw.per_s, 3)
+                if modbus_raw.per_s
+                else math.nan,
+                "modbus_cpu_us_per_register": round(modbus.cpu_us, 1),
+                "modbus_raw_cpu_us_per_register": round(modbus_raw.cpu_us, 1),
+                "modbus_skipped_polls": sum(modbus_source.skipped.values()),
             }
         )
     )

@@ -7,13 +7,19 @@ gathered for `flush_interval_s` and handed to the intake in source-timestamp ord
 server groups a publish by monitored item rather than by time.
 
 What a plant network does to a subscription:
-- connection lost or server restarted: asyncua reconnects with exponential backoff (up to
-  `reconnect_max_s`) and re-creates the subscription; meanwhile the server's machines are
-  `offline` from the loss. The server then sends every item's current value again: a value
-  whose source timestamp is not newer than the last one of its node is not a new value and is
-  dropped (no duplicates), except a machine's state, which ends its `offline` spell at receipt;
+- connection lost or server restarted, however asyncua notices it (the socket closes, its
+  health probe fails, a stale subscription cannot be re-created, a status change with a bad
+  status): the server's machines are `offline` from that instant, once, and the source connects
+  again with exponential backoff (`reconnect_min_s` to `reconnect_max_s`), with a new session
+  and subscription. asyncua's own reconnect is not used: it re-activates the old session, whose
+  transferred subscription does not send the current values again, so a machine whose state
+  did not change would stay `offline`. A new subscription sends every item's current value: a
+  value whose source timestamp is not newer than the last one of its node is not a new value
+  and is dropped (no duplicates), except a machine's state, which ends its `offline` spell at
+  receipt;
 - a subscription whose publishing stops: no publish response (data or keep-alive) within
-  `keepalive_count` publishing intervals (x1.5) marks it stale, and asyncua re-creates it;
+  `keepalive_count` publishing intervals (x1.5) marks it stale, and asyncua re-creates it (the
+  connection is still up: no `offline` spell);
 - a node id the server does not know: reported per tag (a dead letter and an error log), while
   the other items keep flowing;
 - the server rejects our certificate: an error naming the endpoint, and retries with backoff
@@ -107,11 +113,14 @@ class _Server:
     url: str
     items: list[_Item]
     offline_since: dt.datetime | None = None
-    """Set when the connection is lost; cleared by the first state reading after it."""
-    went_offline: bool = False
-    """The loss is not yet written as `offline` states."""
+    """The instant the connection was last lost."""
+    unread: set[str] = field(default_factory=set)
+    """The machines whose state has not been read since the loss: they are `offline`."""
+    unwritten_loss: dt.datetime | None = None
+    """A loss not yet written as `offline` states."""
     pending: list[tuple[dt.datetime, int, _Item, Value, str]] = field(default_factory=list)
-    letters: Decoded = field(default_factory=Decoded)
+    ready: Decoded = field(default_factory=Decoded)
+    """Rows and dead letters waiting for the next flush, before the pending notifications."""
 
 
 class OpcUaSource:
@@ -157,33 +166,39 @@ class OpcUaSource:
         delay = self.config.reconnect_min_s
         try:
             while not disconnect.is_set():
-                client = await self._client(server)
+                lost = asyncio.Event()
+                client = await self._client(server, lost)
                 try:
-                    await client.connect(
-                        auto_reconnect=True, reconnect_max_delay=self.config.reconnect_max_s
-                    )
+                    await client.connect(auto_reconnect=False)
                 except Exception as exc:  # asyncua raises OS, timeout and UA errors alike
                     self._connect_failed(server, exc)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(disconnect.wait(), delay)
-                    delay = min(2 * delay, self.config.reconnect_max_s)
-                    continue
-                delay = self.config.reconnect_min_s
-                self.errors.pop(server.url, None)
-                try:
-                    await self._subscribe(client, server)
-                    log(logging.INFO, "opcua.subscribed", url=server.url, items=len(server.items))
-                    await disconnect.wait()
-                finally:
-                    with contextlib.suppress(Exception):
-                        await client.disconnect()
+                else:
+                    self.errors.pop(server.url, None)
+                    try:
+                        await self._subscribe(client, server, lost)
+                        log(logging.INFO, "opcua.subscribed", url=server.url,
+                            items=len(server.items))  # fmt: skip
+                        delay = self.config.reconnect_min_s
+                        await _first_of(disconnect, lost)
+                    except Exception as exc:  # the connection failed while subscribing
+                        self.connection_lost(server, lost, repr(exc))
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await client.disconnect()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(disconnect.wait(), delay)
+                delay = min(2 * delay, self.config.reconnect_max_s)
         finally:
             await flusher
 
-    async def _client(self, server: _Server) -> Client:
+    async def _client(self, server: _Server, lost: asyncio.Event) -> Client:
         config = self.config
         client = Client(server.url, timeout=config.request_timeout_s)
-        client.connection_lost_callback = lambda exc: self._lost(server, exc)
+
+        async def on_loss(exc: Exception) -> None:
+            self.connection_lost(server, lost, repr(exc))
+
+        client.connection_lost_callback = on_loss
         if config.security is not None:
             security = config.security
             client.application_uri = security.application_uri
@@ -209,14 +224,23 @@ class OpcUaSource:
         self.errors[server.url] = str(error)
         log(logging.ERROR, "opcua.connect_failed", url=server.url, error=cause)
 
-    async def _lost(self, server: _Server, exc: Exception) -> None:
-        """The connection is gone: the server's machines are offline from now."""
-        log(logging.WARNING, "opcua.connection_lost", url=server.url, error=repr(exc))
-        if server.offline_since is None:
-            server.offline_since = self.clock()
-            server.went_offline = True
+    def connection_lost(self, server: _Server, lost: asyncio.Event, cause: str) -> None:
+        """The connection `lost` is gone: the server's machines are offline from now, unless
+        they still are since an earlier loss. Every way asyncua reports a loss ends here, so
+        the first one counts and the others are ignored."""
+        if lost.is_set():
+            return
+        lost.set()
+        log(logging.WARNING, "opcua.connection_lost", url=server.url, error=cause)
+        if server.unread:
+            return
+        server.ready = self._drain(server)  # what came before the loss stays before it
+        server.offline_since = server.unwritten_loss = self.clock()
+        server.unread = {
+            i.binding.machine_id for i in server.items if i.binding.signal is Signal.STATE
+        }
 
-    async def _subscribe(self, client: Client, server: _Server) -> None:
+    async def _subscribe(self, client: Client, server: _Server, lost: asyncio.Event) -> None:
         config = self.config
         params = ua.CreateSubscriptionParameters(
             RequestedPublishingInterval=config.publishing_interval_ms,
@@ -225,7 +249,7 @@ class OpcUaSource:
             PublishingEnabled=True,
         )
         by_node = {item.node_id: item for item in server.items}
-        handler = _Handler(self, server, by_node)
+        handler = _Handler(self, server, by_node, lost)
         subscription = await client.create_subscription(params, handler)
         results = await subscription.create_monitored_items(
             monitored_item(handle, item.node_id, config.queue_size)
@@ -237,7 +261,9 @@ class OpcUaSource:
                     f"{item.node_id} of {item.binding.machine_id} {item.binding.tag}: {result.name}"
                 )
                 log(logging.ERROR, "opcua.item_failed", url=server.url, error=reason)
-                server.letters.dead_letters.append(
+                if item.binding.signal is Signal.STATE:  # no reading will end its offline spell
+                    server.unread.discard(item.binding.machine_id)
+                server.ready.dead_letters.append(
                     DeadLetter(
                         self.name,
                         _TELEMETRY,
@@ -257,12 +283,14 @@ class OpcUaSource:
         ts = data.SourceTimestamp or data.ServerTimestamp or self.clock()
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=dt.UTC)
-        if item.last_ts is not None and ts <= item.last_ts:
-            if server.offline_since is not None and item.binding.signal is Signal.STATE:
+        seen = item.last_ts is not None and ts <= item.last_ts
+        if item.binding.signal is Signal.STATE and item.binding.machine_id in server.unread:
+            server.unread.remove(item.binding.machine_id)
+            if seen and server.offline_since is not None:
                 ts = max(self.clock(), server.offline_since)  # unchanged while we were away
-            else:
-                self.duplicates += 1
-                return
+        elif seen:
+            self.duplicates += 1
+            return
         item.last_ts = max(ts, item.last_ts or ts)
         code = data.StatusCode.value if data.StatusCode is not None else 0
         quality = ("good", "uncertain", "bad", "bad")[code >> 30]
@@ -285,14 +313,12 @@ class OpcUaSource:
     def _drain(self, server: _Server) -> Decoded:
         """The pending notifications as rows, in source-timestamp order."""
         pending, server.pending = server.pending, []
-        out, server.letters = server.letters, Decoded()
-        if server.went_offline and server.offline_since is not None:
-            self.signals.offline(server.offline_since, [i.binding for i in server.items], out)
-            server.went_offline = False
+        out, server.ready = server.ready, Decoded()
+        if server.unwritten_loss is not None:
+            self.signals.offline(server.unwritten_loss, [i.binding for i in server.items], out)
+            server.unwritten_loss = None
         now = self.clock()
         for ts, _, item, value, quality in sorted(pending, key=lambda p: (p[0], p[1])):
-            if server.offline_since is not None and item.binding.signal is Signal.STATE:
-                server.offline_since = None
             problem = self._plausibility.problem(ts, now) or self.signals.reading(
                 item.binding, ts, value, quality, out
             )
@@ -330,10 +356,13 @@ def monitored_item(handle: int, node_id: str, queue_size: int) -> ua.MonitoredIt
 class _Handler:
     """asyncua's subscription handler: hands each notification to the source."""
 
-    def __init__(self, source: OpcUaSource, server: _Server, items: dict[str, _Item]) -> None:
+    def __init__(
+        self, source: OpcUaSource, server: _Server, items: dict[str, _Item], lost: asyncio.Event
+    ) -> None:
         self._source = source
         self._server = server
         self._items = items
+        self._lost = lost
 
     def datachange_notification(self, node: Node, value: Any, data: Any) -> None:
         item = self._items.get(node.nodeid.to_string())
@@ -341,7 +370,20 @@ class _Handler:
             self._source.notified(self._server, item, value, data.monitored_item.Value)
 
     def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
+        """A bad status (the server shut down, the subscription timed out) is a loss."""
         log(logging.WARNING, "opcua.status_change", status=str(status.Status))
+        if not status.Status.is_good():
+            self._source.connection_lost(self._server, self._lost, f"status change {status.Status}")
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _value(value: Any) -> Value:

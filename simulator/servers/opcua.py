@@ -126,9 +126,18 @@ class OpcUaPlant:
         await self._write(self.changes(self.now, self.now + _US))
 
     async def stop(self) -> None:
+        """Stop serving, and end every task the server leaves behind (the sessions it keeps for
+        clients that may come back, their subscriptions)."""
         if self.server is not None:
+            # asyncua closes the open connections before the listening socket, and the stop
+            # waits for every connection: a client reconnecting in between would hold it open
+            self.server.iserver.max_connections = 0
             await self.server.stop()
             self.server = None
+        leftovers = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
 
     async def stall(self) -> None:
         """Stop publishing on every subscription (no data, no keep-alive): a stalled server."""

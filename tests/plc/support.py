@@ -3,7 +3,6 @@ steps through planned instants, and the rows the warehouse holds."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
 from realtime.config import RealtimeConfig
 from realtime.service import Connector, Service
-from tests.realtime.support import SHARED_BROKER, wait_until
+from tests.realtime.support import SHARED_BROKER, serving_in_thread, wait_until
 
 _SOURCES: dict[str, Connector] = {}
 
@@ -65,22 +64,8 @@ def running(source: Connector, database_url: str, spool_dir: Path) -> Iterator[S
         }
     )
     service = Service(config, Settings.from_env(), database_url, SHARED_BROKER)
-    loop = asyncio.new_event_loop()
-    result: list[int] = []
-    thread = threading.Thread(
-        target=lambda: result.append(loop.run_until_complete(service.serve()))
-    )
-    thread.start()
-    try:
+    with serving_in_thread(service):
         yield service
-    finally:
-        loop.call_soon_threadsafe(service.stopping.set)
-        thread.join(timeout=60)
-        if not thread.is_alive():
-            loop.run_until_complete(asyncio.sleep(0.1))  # closed transports release their sockets
-            loop.close()
-    assert not thread.is_alive(), "the service did not stop within 60 s of being asked"
-    assert result == [0]
 
 
 def with_plant(database_url: str, plant: PlantModel) -> None:

@@ -17,7 +17,7 @@ from realtime.opcua import OpcUaConfig, OpcUaSource
 from simulator import SimulatedPlant
 from simulator.servers.opcua import OpcUaPlant, ServerSecurity, serving_opcua
 from tests.plc.support import rows, running, wait_until
-from tests.realtime.support import free_port
+from tests.realtime.support import TcpProxy, free_port
 from tests.simulator.test_servers_mqtt import truth_states
 
 FILLER, CNC1 = "BER-L1-FILLER", "CHI-L1-CNC1"
@@ -146,6 +146,37 @@ def test_a_server_restart_marks_the_machines_offline_and_loses_no_part(
             machine_id,
         )
         assert counts == [(len(sim.cycles(machine_id, T0 + US, end + US)),)], machine_id
+
+
+def test_a_network_outage_without_a_state_change_is_offline_from_the_loss_to_the_reconnection(
+    sim: SimulatedPlant, plant: PlantModel, warehouse: str, tmp_path: Path
+) -> None:
+    lost, back = T0 + dt.timedelta(minutes=5), T0 + dt.timedelta(minutes=6)
+    now = [T0]
+    port = free_port()
+    with serving_opcua(sim, T0, port) as server:
+        network = TcpProxy("127.0.0.1", port)
+        network.start()
+        source = OpcUaSource(plant, config(network.port), clock=lambda: now[0])
+        with running(source, warehouse, tmp_path / "spool"):
+            wait_until(lambda: stored(warehouse, server.plant.written), what="the values")
+            before = dict(rows(warehouse, "SELECT machine_id, state FROM curated.machine_state"))
+            now[0] = lost
+            network.stop()
+            wait_until(lambda: source.servers[0].unread, what="the loss")
+            now[0] = back
+            network.start()
+            # the server keeps the old session: a new one sends every current value again
+            wait_until(lambda: source.duplicates == server.plant.written - len(before),
+                       what="the current values again")  # fmt: skip
+            wait_until(lambda: rows(warehouse, "SELECT count(*) FROM curated.machine_state")
+                       == [(3 * len(before),)], what="the states")  # fmt: skip
+        network.stop()
+    assert set(before) == set(OPCUA_MACHINES)
+    for machine_id, state in before.items():
+        states = rows(warehouse, "SELECT start_ts, end_ts, state FROM curated.machine_state "
+                                 "WHERE machine_id = %s ORDER BY start_ts", machine_id)  # fmt: skip
+        assert states == [(T0, lost, state), (lost, back, "offline"), (back, None, state)]
 
 
 def test_a_stalled_subscription_is_recreated_and_values_arrive_once(

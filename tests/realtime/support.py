@@ -115,9 +115,17 @@ def message(index: int, value: float | None = None) -> bytes:
 def running_service(
     config: RealtimeConfig, database_url: str, mqtt_url: str = SHARED_BROKER
 ) -> Iterator[Service]:
-    """The service in a thread of this process (its own event loop), connected, until the end."""
-    settings = Settings.from_env()
-    service = Service(config, settings, database_url, mqtt_url)
+    """The service in a thread of this process, connected, until the end."""
+    service = Service(config, Settings.from_env(), database_url, mqtt_url)
+    with serving_in_thread(service):
+        wait_until(lambda: service.metrics.health()[0], what="the sources to connect")
+        yield service
+
+
+@contextmanager
+def serving_in_thread(service: Service) -> Iterator[Service]:
+    """`service` serving in a thread of this process (its own event loop) until the block ends;
+    asked to stop then, it must stop cleanly within 60 s."""
     loop = asyncio.new_event_loop()
     result: list[int] = []
     thread = threading.Thread(
@@ -125,12 +133,12 @@ def running_service(
     )
     thread.start()
     try:
-        wait_until(lambda: service.metrics.health()[0], what="the sources to connect")
         yield service
     finally:
         loop.call_soon_threadsafe(service.stopping.set)
         thread.join(timeout=60)
         if not thread.is_alive():
+            loop.run_until_complete(asyncio.sleep(0.1))  # closed transports release their sockets
             loop.close()
     assert not thread.is_alive(), "the service did not stop within 60 s of being asked"
     assert result == [0]
@@ -253,6 +261,9 @@ class TcpProxy:
     def stop(self) -> None:
         with self._lock:
             if self._listener is not None:
+                # a socket closed while a thread waits in accept() keeps listening: shut it down
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for conn in self._connections:
