@@ -209,8 +209,10 @@ class ReadAhead:
 
     Each window's tags are read as `depth` groups at once, a few pages ahead, and the next
     window's as soon as a thread is free: the historian's server answers one call while this
-    process parses another and writes a third. A window's `SourceError` is raised by its pages;
-    the windows after it are read on."""
+    process parses another and writes a third. The groups are runs of consecutive tags, taken
+    in turn, so pages keep the order of the tags given (the order of the warehouse's key, from
+    `HistorianConfig.bindings`). A window's `SourceError` is raised by its pages; the windows
+    after it are read on."""
 
     def __init__(
         self,
@@ -219,7 +221,8 @@ class ReadAhead:
         windows: Sequence[tuple[dt.datetime, dt.datetime]],
         depth: int = 2,
     ) -> None:
-        groups = [list(tags[k::depth]) for k in range(depth) if tags[k::depth]]
+        size = -(-len(tags) // depth) or 1
+        groups = [list(tags[k : k + size]) for k in range(0, len(tags), size)]
         self._stop = threading.Event()
         self._dropped: set[int] = set()
         """Windows that failed: the rest of their pages is not wanted."""

@@ -6,8 +6,9 @@ the simulated PI Web API in a process of its own. The baseline reads the window 
 client (HTTP, JSON, timestamps and qualities into columns, page after page) and keeps nothing;
 the backfill reads the same window as the asset does (`assets.historians`: the next page read
 while one is written) and maps, replaces and writes it into a scratch database
-`oee_benchmark_historian` on the OEE_DATABASE_URL server (or the embedded one), one hour per
-transaction, as a backfill day is.
+`oee_benchmark_historian` on the OEE_DATABASE_URL server (or the embedded one). The asset
+replaces each UTC day of a backfill in a transaction of its own, each in its own day partition;
+here each day is scaled down to its first hour: `--minutes 240` is four days, one hour each.
 
     python -m benchmarks.historian_backfill [--minutes 60]
 """
@@ -40,6 +41,7 @@ DATABASE = "oee_benchmark_historian"
 TAGS_PER_MACHINE = 20
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 MINUTE = dt.timedelta(minutes=1)
 
 
@@ -75,7 +77,7 @@ def main() -> None:
     config = _config(plant)
     tags = list(config.bindings())
     windows = [
-        (START + k * HOUR, min(START + (k + 1) * HOUR, START + minutes * MINUTE))
+        (START + k * DAY, START + k * DAY + min(HOUR, (minutes - 60 * k) * MINUTE))
         for k in range(-(-minutes // 60))
     ]
     with ExitStack() as stack:

@@ -90,11 +90,13 @@ class HistorianConfig(BaseModel):
         return dt.timedelta(seconds=self.clock_offset_s)
 
     def bindings(self) -> dict[str, Binding]:
-        """Each historian tag and where its readings land."""
+        """Each historian tag and where its readings land, in the order of the warehouse's key
+        (machine, tag): tags read in this order come back as rows already sorted, and a day's
+        table whose rows arrive sorted has its key built in one pass (`warehouse.columnar`)."""
         return {
             mapping.address: Binding.of(machine_id, signal, mapping)
-            for machine_id, signals in self.machines.items()
-            for signal, mapping in signals.items()
+            for machine_id, signals in sorted(self.machines.items())
+            for signal, mapping in sorted(signals.items())
         }
 
     def translate(self, code: str) -> Quality:

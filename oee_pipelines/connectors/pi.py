@@ -9,6 +9,9 @@ already held are dropped, so a page boundary neither loses nor repeats a value.
 Qualities become the codes `good`, `questionable`, `substituted` and `bad` (`Good: false`,
 which includes system digital states such as "Pt Created" or "I/O Timeout"); the historians'
 configuration translates them. A digital state's value is its name.
+
+Recorded values are decoded by msgspec straight into typed objects (`_Recorded`), which skips
+every field the client does not read: half the CPU time of plain JSON into dictionaries.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 import polars as pl
 
@@ -27,6 +31,32 @@ from oee_pipelines.errors import ConfigError, SourceError
 SYSTEM = "pi"
 MAX_COUNT_LIMIT = 150_000
 """The most values PI Web API returns per stream and call; a larger maxCount is a 400."""
+
+
+class _Value(msgspec.Struct, gc=False):
+    """A recorded value (the fields read of PI Web API's TimedValue)."""
+
+    Timestamp: str
+    Value: Any
+    Good: bool | None = None
+    Questionable: bool | None = None
+    Substituted: bool | None = None
+
+
+class _Stream(msgspec.Struct, gc=False):
+    WebId: str | None = None
+    Items: list[_Value] | None = None
+
+
+class _Recorded(msgspec.Struct, gc=False):
+    """A `streamsets/recorded` body."""
+
+    Items: list[_Stream] | None = None
+    WebException: dict[str, Any] | None = None
+
+
+_RECORDED = msgspec.json.Decoder(_Recorded)
+_Params = list[tuple[str, str | int | float | bool | None]]
 
 
 class PiWebApi(HistorianClient):
@@ -96,8 +126,7 @@ class PiWebApi(HistorianClient):
         """A paged stream's last instant read (historian time) and how many values it had."""
         while since:
             for page_start, group in _by_value(since).items():
-                params: list[tuple[str, str | int | float | bool | None]]
-                params = [("webId", web_ids[tag]) for tag in group]
+                params: _Params = [("webId", web_ids[tag]) for tag in group]
                 params += [
                     ("startTime", _iso(page_start)),
                     ("endTime", _iso(end)),
@@ -106,15 +135,19 @@ class PiWebApi(HistorianClient):
                     ("maxCount", str(self.max_count)),
                     ("selectedFields", "Items.WebId;Items.Items"),
                 ]
-                body = self._get("streamsets/recorded", params, group)
-                streams = {item.get("WebId"): item for item in body.get("Items") or []}
-                names, counts, items = [], [], []  # type: list[str], list[int], list[dict]
+                body = self._recorded(params, group)
+                streams = {stream.WebId: stream for stream in body.Items or []}
+                names, counts, items = [], [], []  # type: list[str], list[int], list[_Value]
                 for tag in group:
                     stream = streams.get(web_ids[tag])
                     if stream is None:
                         raise SourceError(SYSTEM, f"streamsets/recorded {tag}", "stream missing")
-                    received = stream.get("Items") or []
-                    kept = received[_after_page(last[tag], received) :] if tag in last else received
+                    received = stream.Items or []
+                    kept = (
+                        received[_after_page(last[tag], _instants(received)) :]
+                        if tag in last
+                        else received
+                    )
                     names.append(tag)
                     counts.append(len(kept))
                     items += kept
@@ -127,7 +160,7 @@ class PiWebApi(HistorianClient):
                             f"more than maxCount={self.max_count} values at {_iso(page_start)}",
                         )
                     else:
-                        ts, repeated = _last(kept)
+                        ts, repeated = _last(_instants(kept))
                         if tag in last and last[tag][0] == ts:  # the whole page at one instant
                             repeated += last[tag][1]
                         last[tag] = ts, repeated
@@ -135,23 +168,15 @@ class PiWebApi(HistorianClient):
                 yield self._readings(names, counts, items, group)
 
     def _readings(
-        self, names: list[str], counts: list[int], items: list[dict[str, Any]], group: list[str]
+        self, names: list[str], counts: list[int], items: list[_Value], group: list[str]
     ) -> pl.DataFrame:
         """The `READINGS` of a call's values (`counts[k]` of them of tag `names[k]`, in order)."""
         endpoint = f"streamsets/recorded ({_names(group)})"
-        try:
-            timestamps = [item["Timestamp"] for item in items]
-            values = [item["Value"] for item in items]
-        except (KeyError, TypeError):  # an error in place of a value
-            wrong = next(i for i in items if not isinstance(i, dict) or "Value" not in i)
-            raise SourceError(
-                SYSTEM, endpoint, _errors(wrong) if isinstance(wrong, dict) else str(wrong)[:300]
-            ) from None
         flags = pl.DataFrame(
             {
-                "good": [item.get("Good") for item in items],
-                "questionable": [item.get("Questionable") for item in items],
-                "substituted": [item.get("Substituted") for item in items],
+                "good": [item.Good for item in items],
+                "questionable": [item.Questionable for item in items],
+                "substituted": [item.Substituted for item in items],
             },
             schema={"good": pl.Boolean, "questionable": pl.Boolean, "substituted": pl.Boolean},
         )
@@ -166,51 +191,86 @@ class PiWebApi(HistorianClient):
         ).to_series()
         tags = pl.DataFrame({"tag": names, "n": counts}, schema={"tag": pl.String, "n": pl.Int64})
         tag = tags.select(pl.col("tag").repeat_by("n").explode().drop_nulls()).to_series()
+        timestamps = [item.Timestamp for item in items]
+        values = [item.Value for item in items]
         return readings(tag, timestamps, values, codes, self.clock_offset, SYSTEM, endpoint)
 
-    def _get(
-        self,
-        path: str,
-        params: list[tuple[str, str | int | float | bool | None]],
-        tags: Sequence[str],
-    ) -> dict:
+    def _recorded(self, params: _Params, tags: Sequence[str]) -> _Recorded:
+        """A `streamsets/recorded` call's body; an error (of the call, of the server, or in place
+        of a value) is a `SourceError` with the server's message."""
+        path = "streamsets/recorded"
         endpoint = f"{path} ({_names(tags)})"
+        response = self._fetch(path, params, endpoint)
         try:
-            response = self._http.get(path, params=params)
+            body = _RECORDED.decode(response.content) if response.is_success else None
+        except msgspec.DecodeError:  # no list of values: an error in place of one, or no JSON
+            body = None
+        if body is not None and not body.WebException:
+            return body
+        raise SourceError(SYSTEM, endpoint, _misfit(_checked(response, endpoint)))
+
+    def _get(self, path: str, params: _Params, tags: Sequence[str]) -> dict:
+        endpoint = f"{path} ({_names(tags)})"
+        return _checked(self._fetch(path, params, endpoint), endpoint)
+
+    def _fetch(self, path: str, params: _Params, endpoint: str) -> httpx.Response:
+        try:
+            return self._http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise SourceError(SYSTEM, endpoint, f"{type(exc).__name__}: {exc}") from exc
-        try:
-            body = orjson.loads(response.content) if response.content else {}
-        except orjson.JSONDecodeError:
-            body = {"Errors": [response.text[:300]]}
-        if not response.is_success:
-            detail = _errors(body) if isinstance(body, dict) else str(body)[:300]
-            raise SourceError(SYSTEM, endpoint, f"HTTP {response.status_code}: {detail}")
-        if not isinstance(body, dict):
-            raise SourceError(SYSTEM, endpoint, f"unexpected body: {str(body)[:300]}")
-        if body.get("WebException"):
-            raise SourceError(SYSTEM, endpoint, f"WebException: {_errors(body['WebException'])}")
-        return body
 
 
-def _last(items: list[dict[str, Any]]) -> tuple[dt.datetime, int]:
+def _checked(response: httpx.Response, endpoint: str) -> dict:
+    """The JSON body of a successful call; an HTTP error or a `WebException` is a
+    `SourceError` with the server's message."""
+    try:
+        body = orjson.loads(response.content) if response.content else {}
+    except orjson.JSONDecodeError:
+        body = {"Errors": [response.text[:300]]}
+    if not response.is_success:
+        detail = _errors(body) if isinstance(body, dict) else str(body)[:300]
+        raise SourceError(SYSTEM, endpoint, f"HTTP {response.status_code}: {detail}")
+    if not isinstance(body, dict):
+        raise SourceError(SYSTEM, endpoint, f"unexpected body: {str(body)[:300]}")
+    if body.get("WebException"):
+        raise SourceError(SYSTEM, endpoint, f"WebException: {_errors(body['WebException'])}")
+    return body
+
+
+def _misfit(body: dict[str, Any]) -> str:
+    """What makes a recorded-values body no list of values (an error in place of a value)."""
+    for stream in body.get("Items") or []:
+        for item in stream.get("Items") or [] if isinstance(stream, dict) else [stream]:
+            if not isinstance(item, dict):
+                return str(item)[:300]
+            if "Timestamp" not in item or "Value" not in item:
+                return _errors(item)
+    return f"unexpected body: {str(body)[:300]}"
+
+
+def _instants(items: list[_Value]) -> list[str]:
+    return [item.Timestamp for item in items]
+
+
+def _last(instants: list[str]) -> tuple[dt.datetime, int]:
     """The last instant of a page's values, and how many of them are at it."""
-    last = items[-1]["Timestamp"]
+    last = instants[-1]
     repeated = 0
-    for item in reversed(items):
-        if item["Timestamp"] != last:
+    for instant in reversed(instants):
+        if instant != last:
             break
         repeated += 1
     return dt.datetime.fromisoformat(last), repeated
 
 
-def _after_page(previous: tuple[dt.datetime, int], page: list[dict[str, Any]]) -> int:
-    """How many values a continuation page begins with that the previous page already held:
-    everything before its last instant, and as many values at that instant as it had there."""
+def _after_page(previous: tuple[dt.datetime, int], page: list[str]) -> int:
+    """How many values a continuation page (its instants) begins with that the previous page
+    already held: everything before its last instant, and as many values at that instant as it
+    had there."""
     last, repeated = previous
     first = 0
     while first < len(page):
-        ts = dt.datetime.fromisoformat(page[first]["Timestamp"])
+        ts = dt.datetime.fromisoformat(page[first])
         if ts > last or (ts == last and not repeated):
             break
         if ts == last:

@@ -107,8 +107,8 @@ def test_paging_past_max_count_loses_and_repeats_nothing(pi_api, pi_history):
 
 def test_a_page_boundary_inside_equal_timestamps_keeps_each_value_once():
     t1, t2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
-    previous = [{"Timestamp": t1}, {"Timestamp": t2}, {"Timestamp": t2}]
-    page = [*previous, {"Timestamp": t2}, {"Timestamp": "2026-01-03T00:00:00Z"}]
+    previous = [t1, t2, t2]
+    page = [*previous, t2, "2026-01-03T00:00:00Z"]
     assert _after_page(_last(previous), page) == 3  # the third value at t2 is new
 
 
