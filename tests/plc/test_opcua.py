@@ -33,6 +33,10 @@ def config(port: int, **options: object) -> OpcUaConfig:
             "reconnect_min_s": 0.2,
             "reconnect_max_s": 1,
             "publishing_interval_ms": 50,
+            # stale only after 15 s without a publish response: a CPU stall of the loaded test
+            # machine must not re-create the subscription under a test of something else
+            # (the stale test sets its own keepalive_count)
+            "keepalive_count": 200,
             **options,
         }  # fmt: skip
     )
