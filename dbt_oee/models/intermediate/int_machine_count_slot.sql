@@ -201,11 +201,7 @@ select
     slot_sums.good_count,
     slot_sums.reject_count,
     date_trunc('hour', slots.start_ts, 'UTC') as hour_start,
-    coalesce(
-        calendar.shift_date,
-        (date_trunc('hour', slots.start_ts, 'UTC') at time zone site.timezone)::date
-    ) as shift_date,
-    coalesce(calendar.shift_name, 'unscheduled') as shift_name,
+    {{ shift_of('calendar', "date_trunc('hour', slots.start_ts, 'UTC')", 'site.timezone') }},
     coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
     (slot_sums.good_count + slot_sums.reject_count)
     * coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as ideal_run_s

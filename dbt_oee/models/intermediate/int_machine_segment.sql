@@ -40,10 +40,7 @@ classified as (
         machine_state.state,
         machine_state.reason_code,
         site.loss_model,
-        -- out of every shift, the local date of the hour (counts are dated the same way)
-        coalesce(calendar.shift_date, (hours.hour_start at time zone site.timezone)::date)
-            as shift_date,
-        coalesce(calendar.shift_name, 'unscheduled') as shift_name,
+        {{ shift_of('calendar', 'hours.hour_start', 'site.timezone') }},
         extract(epoch from hours.end_ts - hours.start_ts)::double precision as duration_s,
         coalesce(
             machine_state.state = 'running'
