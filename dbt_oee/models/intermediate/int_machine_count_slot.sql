@@ -7,86 +7,112 @@
 -- it whole, found by a binary search in the machine's sorted slot starts (width_bucket); the
 -- rare one that crosses a slot edge, or is still open at now, is split over the slots it covers
 -- in proportion to time (its part up to now only). Counts from the earliest plausible date.
+-- Only in the windows of the build's scope (int_rollup_scope), each cut on its own, and only the
+-- slots of its shift dates are kept; a count across the window's edge keeps its share inside.
 with machine_counts as (
     select
-        machine_id,
-        start_ts,
-        end_ts,
-        good_count,
-        reject_count
-    from {{ ref('stg_machine_data__production_count') }}
+        scope.machine_id,
+        scope.window_id,
+        production_count.start_ts,
+        production_count.end_ts,
+        production_count.good_count,
+        production_count.reject_count
+    from {{ ref('int_rollup_scope') }} as scope
+    inner join {{ ref('stg_machine_data__production_count') }} as production_count
+        on
+            scope.machine_id = production_count.machine_id
+            and production_count.end_ts > scope.window_start
+            and production_count.start_ts < scope.window_end
     where
-        start_ts < {{ oee_now() }}
-        and start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'
+        production_count.start_ts < {{ oee_now() }}
+        and production_count.start_ts
+        >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'
 ),
 
 extents as (
     select
         machine_id,
-        date_trunc('hour', min(start_ts), 'UTC') as first_hour,
+        window_id,
+        min(start_ts) as first_ts,
         max(least(end_ts, {{ oee_now() }})) as last_ts
     from machine_counts
-    group by machine_id
+    group by machine_id, window_id
 ),
 
 edges as (
-    -- every clock hour over the machine's counts, the last one at or after its last count
+    -- every clock hour over the machine's counts in the window, the last one at or after the
+    -- last count
     select
-        extents.machine_id,
+        scope.machine_id,
+        scope.window_id,
         clock_hour.ts,
         0 as delta,
         null::text as kind
     from extents
+    inner join {{ ref('int_rollup_scope') }} as scope
+        on
+            extents.window_id = scope.window_id
     cross join
         lateral generate_series(
-            extents.first_hour, extents.last_ts + interval '1 hour', interval '1 hour'
+            date_trunc('hour', greatest(extents.first_ts, scope.window_start), 'UTC'),
+            least(extents.last_ts, scope.window_end) + interval '1 hour',
+            interval '1 hour'
         ) as clock_hour (ts)
     union all
     select
-        machine.machine_id,
+        scope.machine_id,
+        scope.window_id,
         edge.ts,
         edge.delta,
         'shift' as kind
-    from {{ ref('stg_plant__machine') }} as machine
+    from {{ ref('int_rollup_scope') }} as scope
     inner join {{ ref('int_shift_calendar') }} as calendar
         on
-            machine.site_id = calendar.site_id
-            and (calendar.line_id is null or machine.line_id = calendar.line_id)
+            scope.site_id = calendar.site_id
+            and (calendar.line_id is null or scope.line_id = calendar.line_id)
+            and calendar.start_ts < scope.window_end
+            and calendar.end_ts > scope.window_start
     cross join
         lateral (values (calendar.start_ts, 1), (calendar.end_ts, -1)) as edge (ts, delta)
     union all
     select
-        machine.machine_id,
+        scope.machine_id,
+        scope.window_id,
         edge.ts,
         edge.delta,
         'order' as kind
-    from {{ ref('stg_plant__machine') }} as machine
+    from {{ ref('int_rollup_scope') }} as scope
     inner join {{ ref('stg_plant__line') }} as plant_line
-        on machine.line_id = plant_line.line_id
+        on scope.line_id = plant_line.line_id
     inner join {{ ref('int_line_cycle_time') }} as cycle_time
-        on machine.line_id = cycle_time.line_id
+        on
+            scope.line_id = cycle_time.line_id
+            and cycle_time.start_ts < scope.window_end
+            and cycle_time.end_ts > scope.window_start
     cross join
         lateral (values (cycle_time.start_ts, 1), (cycle_time.end_ts, -1)) as edge (ts, delta)
     where
         plant_line.output_machine_id is null
-        or machine.machine_id = plant_line.output_machine_id
+        or scope.machine_id = plant_line.output_machine_id
 ),
 
 boundaries as (
     select
         machine_id,
+        window_id,
         ts,
         coalesce(sum(delta) filter (where kind = 'shift'), 0)::int as d_shift,
         coalesce(sum(delta) filter (where kind = 'order'), 0)::int as d_order,
         max(ts) filter (where kind = 'shift' and delta = 1) as shift_start,
         max(ts) filter (where kind = 'order' and delta = 1) as order_start
     from edges
-    group by machine_id, ts
+    group by machine_id, window_id, ts
 ),
 
 swept as (
     select
         machine_id,
+        window_id,
         ts as start_ts,
         lead(ts) over running as end_ts,
         row_number() over running as slot,
@@ -95,12 +121,13 @@ swept as (
         max(shift_start) over running as shift_start,
         max(order_start) over running as order_start
     from boundaries
-    window running as (partition by machine_id order by ts)
+    window running as (partition by window_id order by ts)
 ),
 
 slots as (
     select
         machine_id,
+        window_id,
         slot,
         start_ts,
         end_ts,
@@ -112,14 +139,16 @@ slots as (
 slot_starts as (
     select
         machine_id,
+        window_id,
         array_agg(start_ts order by slot) as start_list
     from slots
-    group by machine_id
+    group by machine_id, window_id
 ),
 
 placed as (
     select
         machine_counts.machine_id,
+        machine_counts.window_id,
         machine_counts.start_ts,
         machine_counts.end_ts,
         machine_counts.good_count,
@@ -132,13 +161,15 @@ placed as (
         ) as last_slot
     from machine_counts
     inner join slot_starts
-        on machine_counts.machine_id = slot_starts.machine_id
+        on
+            machine_counts.window_id = slot_starts.window_id
 ),
 
 -- the pieces of the counts that cross a slot edge or now, one per slot covered
 crossing as (
     select
         placed.machine_id,
+        placed.window_id,
         slots.slot,
         placed.good_count,
         placed.reject_count,
@@ -149,7 +180,7 @@ crossing as (
     cross join lateral generate_series(placed.first_slot, placed.last_slot) as covered (slot)
     inner join slots
         on
-            placed.machine_id = slots.machine_id
+            placed.window_id = slots.window_id
             and covered.slot = slots.slot
     where placed.first_slot < placed.last_slot or placed.end_ts > {{ oee_now() }}
 ),
@@ -157,6 +188,7 @@ crossing as (
 shares as (
     select
         machine_id,
+        window_id,
         first_slot as slot,
         start_ts,
         end_ts,
@@ -167,6 +199,7 @@ shares as (
     union all
     select
         machine_id,
+        window_id,
         slot,
         start_ts,
         end_ts,
@@ -180,45 +213,72 @@ shares as (
 slot_sums as (
     select
         machine_id,
+        window_id,
         slot,
         min(start_ts) as first_ts,
         max(end_ts) as last_ts,
         sum(good_count) as good_count,
         sum(reject_count) as reject_count
     from shares
-    group by machine_id, slot
+    group by machine_id, window_id, slot
+),
+
+booked as (
+    select
+        machine.site_id,
+        machine.line_id,
+        slots.machine_id,
+        slots.start_ts,
+        slots.shift_start,
+        site.loss_model,
+        scope.first_date,
+        scope.last_date,
+        slot_sums.first_ts,
+        slot_sums.last_ts,
+        slot_sums.good_count,
+        slot_sums.reject_count,
+        date_trunc('hour', slots.start_ts, 'UTC') as hour_start,
+        {{ shift_of('calendar', "date_trunc('hour', slots.start_ts, 'UTC')", 'site.timezone') }},
+        coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
+        (slot_sums.good_count + slot_sums.reject_count)
+        * coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as ideal_run_s
+    from slot_sums
+    inner join slots
+        on
+            slot_sums.window_id = slots.window_id
+            and slot_sums.slot = slots.slot
+    inner join {{ ref('stg_plant__machine') }} as machine
+        on slots.machine_id = machine.machine_id
+    inner join {{ ref('stg_plant__site') }} as site
+        on machine.site_id = site.site_id
+    left join {{ ref('int_shift_calendar') }} as calendar
+        on
+            machine.site_id = calendar.site_id
+            and slots.shift_start = calendar.start_ts
+    left join {{ ref('int_line_cycle_time') }} as cycle_time
+        on
+            machine.line_id = cycle_time.line_id
+            and slots.order_start = cycle_time.start_ts
+    inner join {{ ref('int_rollup_scope') }} as scope
+        on
+            slots.window_id = scope.window_id
 )
 
 select
-    machine.site_id,
-    machine.line_id,
-    slots.machine_id,
-    slots.start_ts,
-    slots.shift_start,
-    site.loss_model,
-    slot_sums.first_ts,
-    slot_sums.last_ts,
-    slot_sums.good_count,
-    slot_sums.reject_count,
-    date_trunc('hour', slots.start_ts, 'UTC') as hour_start,
-    {{ shift_of('calendar', "date_trunc('hour', slots.start_ts, 'UTC')", 'site.timezone') }},
-    coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as cycle_time_s,
-    (slot_sums.good_count + slot_sums.reject_count)
-    * coalesce(cycle_time.ideal_cycle_time_s, machine.ideal_cycle_time_s) as ideal_run_s
-from slot_sums
-inner join slots
-    on
-        slot_sums.machine_id = slots.machine_id
-        and slot_sums.slot = slots.slot
-inner join {{ ref('stg_plant__machine') }} as machine
-    on slots.machine_id = machine.machine_id
-inner join {{ ref('stg_plant__site') }} as site
-    on machine.site_id = site.site_id
-left join {{ ref('int_shift_calendar') }} as calendar
-    on
-        machine.site_id = calendar.site_id
-        and slots.shift_start = calendar.start_ts
-left join {{ ref('int_line_cycle_time') }} as cycle_time
-    on
-        machine.line_id = cycle_time.line_id
-        and slots.order_start = cycle_time.start_ts
+    site_id,
+    line_id,
+    machine_id,
+    start_ts,
+    shift_start,
+    loss_model,
+    first_ts,
+    last_ts,
+    good_count,
+    reject_count,
+    hour_start,
+    shift_date,
+    shift_name,
+    cycle_time_s,
+    ideal_run_s
+from booked
+where shift_date between first_date and last_date

@@ -4,7 +4,7 @@
 -- known (measured up to now while in progress), and per local date one `unscheduled` row for
 -- the run and the counts out of every shift, spanning the first to the last such instant. Also
 -- what the data quality checks need: planned time without any state, and the cycle times that
--- priced the parts.
+-- priced the parts. Only the periods of the build's scope (int_rollup_scope).
 with cycle_times as (
     select
         slice.machine_id,
@@ -14,6 +14,7 @@ with cycle_times as (
             as cycle_times_s
     from {{ ref('int_machine_slice') }} as slice
     cross join lateral unnest(slice.cycle_times_s) as cycle_time (cycle_time_s)
+    where {{ in_rollup_scope('slice') }}
     group by slice.machine_id, slice.shift_date, slice.shift_name
 ),
 
@@ -32,8 +33,10 @@ periods as (
         end as period_end,
         {{ slice_sums() }},
         sum(no_state_s) as no_state_s
-    from {{ ref('int_machine_slice') }}
-    where shift_name != 'unscheduled' or first_active_ts is not null
+    from {{ ref('int_machine_slice') }} as slice
+    where
+        (shift_name != 'unscheduled' or first_active_ts is not null)
+        and {{ in_rollup_scope('slice') }}
     group by site_id, line_id, machine_id, shift_date, shift_name
     having bool_or(has_state) or shift_name = 'unscheduled'
 )

@@ -1,56 +1,77 @@
-{{ config(indexes=[{'columns': ['machine_id', 'start_ts'], 'unique': True}]) }}
+{{ config(indexes=[{'columns': ['window_id', 'start_ts'], 'unique': True}]) }}
 
 -- Each machine's time axis cut at every boundary that changes how a second counts: its state
 -- intervals, its site's shift occurrences and their breaks, and its planned downtime events
 -- (counts are placed apart, in int_machine_count_slot: cutting here at every minute count would
--- multiply the pieces tenfold). One sweep over the sorted boundaries, no range join: a running
--- sum per kind says how many intervals of that kind are open in a piece, and a running max the
--- start of the latest state and shift begun, which is the one open (those never overlap). Only
--- pieces in a state or a shift are kept, from the earliest plausible date (a PLC with a reset
--- clock reports 1970) and before now.
+-- multiply the pieces tenfold). Only in the windows of the build's scope (int_rollup_scope),
+-- from the intervals that overlap them. One sweep per window over the sorted boundaries, no
+-- range join: a running sum per kind says how many intervals of that kind are open in a piece,
+-- and a running max the start of the latest state and shift begun, which is the one open (those
+-- never overlap). Only pieces in a state or a shift are kept, cut to the window, from the
+-- earliest plausible date (a PLC with a reset clock reports 1970) and before now.
 with intervals as (
     select
-        machine_id,
+        scope.machine_id,
+        scope.window_id,
         'state' as kind,
-        start_ts,
-        least(coalesce(end_ts, {{ oee_now() }}), {{ oee_now() }}) as end_ts
-    from {{ ref('stg_machine_data__machine_state') }}
-    where start_ts < {{ oee_now() }}
+        machine_state.start_ts,
+        least(coalesce(machine_state.end_ts, {{ oee_now() }}), {{ oee_now() }}) as end_ts
+    from {{ ref('int_rollup_scope') }} as scope
+    inner join {{ ref('stg_machine_data__machine_state') }} as machine_state
+        on
+            scope.machine_id = machine_state.machine_id
+            and machine_state.start_ts < scope.window_end
+            and coalesce(machine_state.end_ts, 'infinity') > scope.window_start
+    where machine_state.start_ts < {{ oee_now() }}
     union all
     select
-        machine_id,
+        scope.machine_id,
+        scope.window_id,
         'planned' as kind,
-        start_ts,
-        least(end_ts, {{ oee_now() }}) as end_ts
-    from {{ ref('stg_production_context__downtime_event') }}
-    where category = 'planned' and start_ts < {{ oee_now() }}
+        downtime_event.start_ts,
+        least(downtime_event.end_ts, {{ oee_now() }}) as end_ts
+    from {{ ref('int_rollup_scope') }} as scope
+    inner join {{ ref('stg_production_context__downtime_event') }} as downtime_event
+        on
+            scope.machine_id = downtime_event.machine_id
+            and downtime_event.start_ts < scope.window_end
+            and downtime_event.end_ts > scope.window_start
+    where downtime_event.category = 'planned' and downtime_event.start_ts < {{ oee_now() }}
     union all
     select
-        machine.machine_id,
+        scope.machine_id,
+        scope.window_id,
         'shift' as kind,
         calendar.start_ts,
         least(calendar.end_ts, {{ oee_now() }}) as end_ts
-    from {{ ref('stg_plant__machine') }} as machine
+    from {{ ref('int_rollup_scope') }} as scope
     inner join {{ ref('int_shift_calendar') }} as calendar
         on
-            machine.site_id = calendar.site_id
-            and (calendar.line_id is null or machine.line_id = calendar.line_id)
+            scope.site_id = calendar.site_id
+            and (calendar.line_id is null or scope.line_id = calendar.line_id)
+            and calendar.start_ts < scope.window_end
+            and calendar.end_ts > scope.window_start
     where calendar.start_ts < {{ oee_now() }}
     union all
     select
-        machine.machine_id,
+        scope.machine_id,
+        scope.window_id,
         'break' as kind,
         shift_break.start_ts,
         least(shift_break.end_ts, {{ oee_now() }}) as end_ts
-    from {{ ref('stg_plant__machine') }} as machine
+    from {{ ref('int_rollup_scope') }} as scope
     inner join {{ ref('int_shift_break') }} as shift_break
-        on machine.site_id = shift_break.site_id
+        on
+            scope.site_id = shift_break.site_id
+            and shift_break.start_ts < scope.window_end
+            and shift_break.end_ts > scope.window_start
     where shift_break.start_ts < {{ oee_now() }}
 ),
 
 boundaries as (
     select
         intervals.machine_id,
+        intervals.window_id,
         edge.ts,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'state'), 0)::int as d_state,
         coalesce(sum(edge.delta) filter (where intervals.kind = 'planned'), 0)::int as d_planned,
@@ -63,12 +84,13 @@ boundaries as (
         lateral (
             values (intervals.start_ts, 1), (intervals.end_ts, -1)
         ) as edge (ts, delta)
-    group by intervals.machine_id, edge.ts
+    group by intervals.machine_id, intervals.window_id, edge.ts
 ),
 
 swept as (
     select
         machine_id,
+        window_id,
         ts as start_ts,
         lead(ts) over running as end_ts,
         sum(d_state) over running as open_states,
@@ -78,19 +100,26 @@ swept as (
         max(state_start) over running as state_start,
         max(shift_start) over running as shift_start
     from boundaries
-    window running as (partition by machine_id order by ts)
+    window running as (partition by window_id order by ts)
 )
 
 select
-    machine_id,
-    start_ts,
-    end_ts,
-    case when open_states > 0 then state_start end as state_start,
-    case when open_shifts > 0 then shift_start end as shift_start,
-    open_planned > 0 as in_planned_event,
-    open_breaks > 0 as in_break
+    swept.machine_id,
+    swept.window_id,
+    scope.first_date,
+    scope.last_date,
+    greatest(swept.start_ts, scope.window_start) as start_ts,
+    least(swept.end_ts, scope.window_end) as end_ts,
+    case when swept.open_states > 0 then swept.state_start end as state_start,
+    case when swept.open_shifts > 0 then swept.shift_start end as shift_start,
+    swept.open_planned > 0 as in_planned_event,
+    swept.open_breaks > 0 as in_break
 from swept
+inner join {{ ref('int_rollup_scope') }} as scope
+    on
+        swept.window_id = scope.window_id
 where
-    end_ts is not null
-    and (open_states > 0 or open_shifts > 0)
-    and start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'
+    swept.end_ts > scope.window_start
+    and swept.start_ts < scope.window_end
+    and (swept.open_states > 0 or swept.open_shifts > 0)
+    and swept.start_ts >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'

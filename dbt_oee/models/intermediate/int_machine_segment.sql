@@ -7,10 +7,13 @@
 --   the micro-stop threshold) -> run, in a shift or out of it;
 --   in a shift, otherwise: a planned window (a break, a planned downtime event), planned_stop
 --   or an excluded state or reason -> planned downtime, anything else (no state too) -> loss.
--- Out of every shift, time that is not run counts nowhere.
+-- Out of every shift, time that is not run counts nowhere. Only the segments of the shift
+-- dates of the build's scope (int_rollup_scope); the pieces of other dates in its windows go.
 with hours as (
     select
         piece.machine_id,
+        piece.first_date,
+        piece.last_date,
         clock_hour.hour_start,
         piece.state_start,
         piece.shift_start,
@@ -31,6 +34,8 @@ classified as (
         machine.site_id,
         machine.line_id,
         hours.machine_id,
+        hours.first_date,
+        hours.last_date,
         hours.start_ts,
         hours.end_ts,
         hours.hour_start,
@@ -108,3 +113,4 @@ select
         else 0
     end as no_state_s
 from classified
+where shift_date between first_date and last_date

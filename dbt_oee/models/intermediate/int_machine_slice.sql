@@ -1,15 +1,21 @@
 {{
-    config(indexes=[
-        {'columns': ['machine_id', 'hour_start', 'shift_date', 'shift_name'], 'unique': True}
-    ])
+    config(
+        materialized='incremental',
+        pre_hook="{{ rollup_replaces() }}",
+        indexes=[
+            {'columns': ['machine_id', 'hour_start', 'shift_date', 'shift_name'], 'unique': True}
+        ],
+    )
 }}
 
+-- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
 -- The sums per machine, UTC clock hour and shift occurrence (out of every shift: `unscheduled`
 -- of the hour's local date): the seconds of its segments (int_machine_segment) beside the parts
 -- of its count slots (int_machine_count_slot). Every rollup adds these up: the hours by hour,
 -- the shift periods by shift. Also what decides which rows exist (a state known, parts
 -- counted) and where an `unscheduled` period starts and ends (its first and last instant of
--- run or counting).
+-- run or counting). Incremental: the slices of the build's scope are replaced (rollup_replaces),
+-- from the segments and count slots, which hold only those.
 with segment_sums as (
     select
         site_id,

@@ -1,21 +1,55 @@
+{{
+    config(
+        materialized='incremental',
+        pre_hook="{% if is_incremental() %}delete from {{ this }}
+            where (select rebuild_all from {{ ref('int_rollup_build') }}){% endif %}",
+        indexes=[{'columns': ['site_id', 'local_date'], 'unique': True}],
+    )
+}}
+
 -- The local dates for which each site's shift calendar is expanded: every date that a machine
 -- state or count interval touches, and the day before it (a night shift that began then reaches
 -- into it), from the earliest plausible date and never after now. A calendar spanning the first
 -- and last state ever written would grow to decades from one PLC clock reset to 1970; this one
 -- grows by the few dates such a record touches. Counts are here too: a count in a shift on a
 -- date without any state is still in that shift, not unscheduled.
-with machine_data as (
+-- Incremental: a build that recomputes everything reads all machine data; any other adds the
+-- dates of what changed (deleted data too: the shifts around it decide which periods it touched)
+-- and of the time since the last build's now. A date stays once added: its shifts without data
+-- make no rollup row.
+with build as (
+    select * from {{ ref('int_rollup_build') }}
+),
+
+machine_data as (
     select
         machine_id,
         start_ts,
         end_ts
     from {{ ref('stg_machine_data__machine_state') }}
+    where (select rebuild_all from build)
     union all
     select
         machine_id,
         start_ts,
         end_ts
     from {{ ref('stg_machine_data__production_count') }}
+    where (select rebuild_all from build)
+    union all
+    select
+        machine_id,
+        start_ts,
+        end_ts
+    from {{ ref('int_rollup_change') }}
+    where start_ts > '-infinity'
+    union all
+    select
+        machine.machine_id,
+        least(build.previous_now, build.built_now) as start_ts,
+        greatest(build.previous_now, build.built_now) as end_ts
+    from {{ ref('stg_plant__machine') }} as machine
+    cross join build
+    where not build.rebuild_all
 ),
 
 spans as (
@@ -44,3 +78,10 @@ cross join lateral generate_series(
     spans.last_date::timestamp,
     interval '1 day'
 ) as series (local_day)
+{%- if is_incremental() %}
+where not exists (
+    select
+    from {{ this }} as known
+    where known.site_id = spans.site_id and known.local_date = series.local_day::date
+)
+{%- endif %}

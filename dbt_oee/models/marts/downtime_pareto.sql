@@ -1,9 +1,18 @@
-{{ config(indexes=[{'columns': ['machine_id', 'shift_date', 'reason_code'], 'unique': True}]) }}
+{{
+    config(
+        materialized='incremental',
+        pre_hook="{{ rollup_replaces() }}",
+        indexes=[{'columns': ['machine_id', 'shift_date', 'reason_code'], 'unique': True}],
+    )
+}}
 
+-- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
 -- Where planned production time was lost: per machine and shift date, over its rows of
 -- oee_machine_shift (`unscheduled` time never loses any), the seconds of unplanned downtime by
 -- reason (the state's reason code, else the state, else `no_state` for time without any
 -- state) and the number of state intervals that lost them, ranked per machine and date.
+-- Incremental: the dates of the build's scope are replaced, from the segments and periods of
+-- that scope.
 with reasons as (
     select
         segment.site_id,

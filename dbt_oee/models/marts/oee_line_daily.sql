@@ -1,7 +1,15 @@
-{{ config(indexes=[{'columns': ['line_id', 'period_start'], 'unique': True}]) }}
+{{
+    config(
+        materialized='incremental',
+        pre_hook="{{ rollup_replaces(key='line_id') }}",
+        indexes=[{'columns': ['line_id', 'period_start'], 'unique': True}],
+    )
+}}
 
+-- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
 -- OEE per line and local date: the sums of all its rows of that shift_date in oee_line_shift,
--- `unscheduled` included; the period spans them.
+-- `unscheduled` included; the period spans them. Incremental: the dates of the build's scope of
+-- any of its machines are replaced.
 with day_sums as (
     select
         site_id,
@@ -9,7 +17,8 @@ with day_sums as (
         shift_date,
         loss_model,
         {{ oee_sums() }}
-    from {{ ref('oee_line_shift') }}
+    from {{ ref('oee_line_shift') }} as line_shift
+    where {{ in_rollup_scope('line_shift', key='line_id') }}
     group by site_id, line_id, shift_date, loss_model
 )
 

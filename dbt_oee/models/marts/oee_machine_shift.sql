@@ -1,7 +1,15 @@
-{{ config(indexes=[{'columns': ['machine_id', 'period_start'], 'unique': True}]) }}
+{{
+    config(
+        materialized='incremental',
+        pre_hook="{{ rollup_replaces() }}",
+        indexes=[{'columns': ['machine_id', 'period_start'], 'unique': True}],
+    )
+}}
 
+-- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
 -- OEE per machine and shift, plus one `unscheduled` row per local date for running and counts
 -- out of every shift (the time model: int_machine_segment; the sums: int_machine_period).
+-- Incremental: the shift dates of the build's scope are replaced.
 select
     site_id,
     line_id,

@@ -1,0 +1,81 @@
+{#
+  What a build recomputes (int_rollup_scope): per machine, runs of shift dates and the window of
+  time that holds all their periods. A row of a rollup is in scope when its machine (or line)
+  has a run holding its shift date, or, by hour, a window holding its hour.
+#}
+{% macro in_rollup_scope(row, key='machine_id', hour=none) -%}
+    exists (
+        select
+        from {{ ref('int_rollup_scope') }} as scope
+        where
+            scope.{{ key }} = {{ row }}.{{ key }}
+            {%- if hour is none %}
+                and {{ row }}.shift_date between scope.first_date and scope.last_date
+            {%- else %}
+                and {{ row }}.{{ hour }} >= date_trunc('hour', scope.window_start, 'UTC')
+                and {{ row }}.{{ hour }} < scope.window_end
+            {%- endif %}
+    )
+{%- endmacro %}
+
+{#
+  The pre-hook of an incremental rollup: the rows the build recomputes go first (all of them
+  when it rebuilds everything), then the model appends them anew, in one transaction.
+#}
+{% macro rollup_replaces(key='machine_id', hour=none) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as target
+        where
+            (select rebuild_all from {{ ref('int_rollup_build') }})
+            or {{ in_rollup_scope('target', key, hour) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  Whether every incremental rollup exists: if one is missing (a new warehouse, a dropped
+  table), the build recomputes everything, so that the missing one is created whole.
+#}
+{% macro rollup_tables_exist() -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            {%- if adapter.get_relation(node.database, node.schema, node.alias) is none -%}
+                {{ return(false) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#
+  on-run-end: once every incremental rollup of this invocation succeeded, the changes its scope
+  consumed are deleted and its now and plant fingerprint become the watermark, in one statement.
+  A failed or partial build leaves both, and the next build recomputes that scope again.
+#}
+{% macro record_rollup_build(results) -%}
+    {%- if execute -%}
+        {%- set succeeded = {} -%}
+        {%- for result in results if result.node.resource_type == 'model'
+            and result.status == 'success' -%}
+            {%- do succeeded.update({result.node.name: result.node.relation_name}) -%}
+        {%- endfor -%}
+        {%- set required = ['int_rollup_build'] -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+            {%- do required.append(node.name) -%}
+        {%- endfor -%}
+        {%- if required | reject('in', succeeded) | list | length == 0 -%}
+            with consumed as (
+                delete from raw.rollup_change
+                where change_id in (select unnest(change_ids) from {{ succeeded['int_rollup_build'] }})
+            ),
+
+            previous as (
+                delete from raw.rollup_watermark
+            )
+
+            insert into raw.rollup_watermark (built_now, plant_fingerprint)
+            select built_now, plant_fingerprint from {{ succeeded['int_rollup_build'] }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
