@@ -45,6 +45,13 @@ class OeeRollupConfig(Config):
         "Unset: the clock resource's pinned now, else the database's now().",
     )
 
+    full_refresh: bool = Field(
+        default=False,
+        description="Recompute every rollup from all data and create the incremental ones "
+        "anew (dbt --full-refresh), as after an upgrade that changed their columns. Otherwise "
+        "only what changed since the last build is recomputed.",
+    )
+
     @field_validator("now")
     @classmethod
     def _instant_with_offset(cls, now: str | None) -> str | None:
@@ -53,14 +60,15 @@ class OeeRollupConfig(Config):
         return now
 
     def dbt_args(self, clock: ClockResource) -> list[str]:
-        """`--vars` for a now pinned by this run, else by the clock. A build without vars
-        reuses the prepared parse; dbt re-parses the project when the vars change, so an
-        unpinned run passes none (and never the clock's real now)."""
+        """`--vars` for a now pinned by this run, else by the clock, and `--full-refresh` if
+        asked. A build without vars reuses the prepared parse; dbt re-parses the project when
+        the vars change, so an unpinned run passes none (and never the clock's real now)."""
+        args = ["--full-refresh"] if self.full_refresh else []
         pinned = self.now or clock.pinned
         if pinned is None:
-            return []
+            return args
         instant = dt.datetime.fromisoformat(pinned).astimezone(dt.UTC)
-        return ["--vars", json.dumps({"oee_now": instant.isoformat()})]
+        return [*args, "--vars", json.dumps({"oee_now": instant.isoformat()})]
 
 
 @dbt_assets(

@@ -164,3 +164,4 @@ def test_now_must_carry_its_offset_and_goes_to_dbt_in_utc() -> None:
     clock = ClockResource(pinned="2026-11-23T00:10:00-06:00")
     assert OeeRollupConfig().dbt_args(clock) == utc  # the run's config first, then the clock
     assert OeeRollupConfig().dbt_args(ClockResource()) == []  # the prepared parse stays valid
+    assert OeeRollupConfig(full_refresh=True).dbt_args(ClockResource()) == ["--full-refresh"]

@@ -108,11 +108,13 @@ def write_simulated_context(database_url: str, days: int, now: dt.datetime) -> N
         upsert(conn, DOWNTIME_EVENT, [event for event in events if event["start_ts"] < now])
 
 
-def rebuild_rollups(database_url: str, now: str) -> None:
-    """The dbt models alone, as the automation or the hourly schedule rebuilds them."""
+def rebuild_rollups(database_url: str, now: str, full_refresh: bool = False) -> None:
+    """The dbt models alone, as the automation or the hourly schedule rebuilds them (or, with
+    `full_refresh`, all of them from all data)."""
     resources = {
         "warehouse": WarehouseResource(database_url=database_url),
         "clock": ClockResource(pinned=now),
         "dbt": dbt_resource(),
     }
-    assert materialize([oee_dbt_models], resources=resources).success
+    run_config = {"ops": {"oee_dbt_models": {"config": {"full_refresh": full_refresh}}}}
+    assert materialize([oee_dbt_models], resources=resources, run_config=run_config).success
