@@ -32,11 +32,15 @@
 {%- endmacro %}
 
 {#
-  Whether every incremental rollup exists: if one is missing (a new warehouse, a dropped
-  table), the build recomputes everything, so that the missing one is created whole.
+  Whether this build may recompute only what changed: not asked to rebuild (--full-refresh),
+  and every incremental rollup exists; a missing one (a new warehouse, a dropped table) is
+  created whole by a build that recomputes everything.
 #}
-{% macro rollup_tables_exist() -%}
+{% macro rollup_increments() -%}
     {%- if execute -%}
+        {%- if flags.FULL_REFRESH -%}
+            {{ return(false) }}
+        {%- endif -%}
         {%- for node in graph.nodes.values()
             if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
             {%- if adapter.get_relation(node.database, node.schema, node.alias) is none -%}

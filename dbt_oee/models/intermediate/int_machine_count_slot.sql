@@ -21,8 +21,8 @@ with machine_counts as (
     inner join {{ ref('stg_machine_data__production_count') }} as production_count
         on
             scope.machine_id = production_count.machine_id
-            and production_count.end_ts > scope.window_start
-            and production_count.start_ts < scope.window_end
+            and scope.window_start < production_count.end_ts
+            and scope.window_end > production_count.start_ts
     where
         production_count.start_ts < {{ oee_now() }}
         and production_count.start_ts
@@ -70,8 +70,8 @@ edges as (
         on
             scope.site_id = calendar.site_id
             and (calendar.line_id is null or scope.line_id = calendar.line_id)
-            and calendar.start_ts < scope.window_end
-            and calendar.end_ts > scope.window_start
+            and scope.window_end > calendar.start_ts
+            and scope.window_start < calendar.end_ts
     cross join
         lateral (values (calendar.start_ts, 1), (calendar.end_ts, -1)) as edge (ts, delta)
     union all
@@ -87,8 +87,8 @@ edges as (
     inner join {{ ref('int_line_cycle_time') }} as cycle_time
         on
             scope.line_id = cycle_time.line_id
-            and cycle_time.start_ts < scope.window_end
-            and cycle_time.end_ts > scope.window_start
+            and scope.window_end > cycle_time.start_ts
+            and scope.window_start < cycle_time.end_ts
     cross join
         lateral (values (cycle_time.start_ts, 1), (cycle_time.end_ts, -1)) as edge (ts, delta)
     where

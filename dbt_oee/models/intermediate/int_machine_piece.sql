@@ -20,7 +20,7 @@ with intervals as (
     inner join {{ ref('stg_machine_data__machine_state') }} as machine_state
         on
             scope.machine_id = machine_state.machine_id
-            and machine_state.start_ts < scope.window_end
+            and scope.window_end > machine_state.start_ts
             and coalesce(machine_state.end_ts, 'infinity') > scope.window_start
     where machine_state.start_ts < {{ oee_now() }}
     union all
@@ -34,8 +34,8 @@ with intervals as (
     inner join {{ ref('stg_production_context__downtime_event') }} as downtime_event
         on
             scope.machine_id = downtime_event.machine_id
-            and downtime_event.start_ts < scope.window_end
-            and downtime_event.end_ts > scope.window_start
+            and scope.window_end > downtime_event.start_ts
+            and scope.window_start < downtime_event.end_ts
     where downtime_event.category = 'planned' and downtime_event.start_ts < {{ oee_now() }}
     union all
     select
@@ -49,8 +49,8 @@ with intervals as (
         on
             scope.site_id = calendar.site_id
             and (calendar.line_id is null or scope.line_id = calendar.line_id)
-            and calendar.start_ts < scope.window_end
-            and calendar.end_ts > scope.window_start
+            and scope.window_end > calendar.start_ts
+            and scope.window_start < calendar.end_ts
     where calendar.start_ts < {{ oee_now() }}
     union all
     select
@@ -63,8 +63,8 @@ with intervals as (
     inner join {{ ref('int_shift_break') }} as shift_break
         on
             scope.site_id = shift_break.site_id
-            and shift_break.start_ts < scope.window_end
-            and shift_break.end_ts > scope.window_start
+            and scope.window_end > shift_break.start_ts
+            and scope.window_start < shift_break.end_ts
     where shift_break.start_ts < {{ oee_now() }}
 ),
 

@@ -8,7 +8,9 @@
     )
 }}
 
--- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
+-- The pre-hook (rollup_replaces) reads these:
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
 -- The sums per machine, UTC clock hour and shift occurrence (out of every shift: `unscheduled`
 -- of the hour's local date): the seconds of its segments (int_machine_segment) beside the parts
 -- of its count slots (int_machine_count_slot). Every rollup adds these up: the hours by hour,

@@ -41,7 +41,7 @@ select
     watermark.built_now as previous_now,
     plant.fingerprint as plant_fingerprint,
     changes.change_ids,
-    {{ 'false' if rollup_tables_exist() and not flags.FULL_REFRESH else 'true' }}
+    {{ 'false' if rollup_increments() else 'true' }}
     or watermark.built_now is null
     or watermark.plant_fingerprint != plant.fingerprint
     or changes.truncated as rebuild_all

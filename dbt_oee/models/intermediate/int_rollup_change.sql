@@ -2,11 +2,11 @@
 -- work order's change on every machine of its line. Empty when the build recomputes everything.
 select
     machine.machine_id,
-    change.start_ts,
-    change.end_ts
-from raw.rollup_change as change
+    change_log.start_ts,
+    change_log.end_ts
+from raw.rollup_change as change_log
 inner join {{ ref('int_rollup_build') }} as build
-    on change.change_id = any(build.change_ids)
+    on change_log.change_id = any(build.change_ids)
 inner join {{ ref('stg_plant__machine') }} as machine
-    on change.machine_id = machine.machine_id or change.line_id = machine.line_id
+    on change_log.machine_id = machine.machine_id or change_log.line_id = machine.line_id
 where not build.rebuild_all

@@ -27,14 +27,14 @@ machine_data as (
         start_ts,
         end_ts
     from {{ ref('stg_machine_data__machine_state') }}
-    where (select rebuild_all from build)
+    where (select build.rebuild_all from build)
     union all
     select
         machine_id,
         start_ts,
         end_ts
     from {{ ref('stg_machine_data__production_count') }}
-    where (select rebuild_all from build)
+    where (select build.rebuild_all from build)
     union all
     select
         machine_id,
@@ -73,15 +73,16 @@ select distinct
     spans.timezone,
     series.local_day::date as local_date
 from spans
-cross join lateral generate_series(
-    greatest(spans.first_date, '{{ var("oee_earliest_date") }}'::date)::timestamp,
-    spans.last_date::timestamp,
-    interval '1 day'
-) as series (local_day)
+cross join
+    lateral generate_series(
+        greatest(spans.first_date, '{{ var("oee_earliest_date") }}'::date)::timestamp,
+        spans.last_date::timestamp,
+        interval '1 day'
+    ) as series (local_day)
 {%- if is_incremental() %}
-where not exists (
-    select
-    from {{ this }} as known
-    where known.site_id = spans.site_id and known.local_date = series.local_day::date
-)
+    where not exists (
+        select
+        from {{ this }} as known
+        where known.site_id = spans.site_id and known.local_date = series.local_day::date
+    )
 {%- endif %}

@@ -6,7 +6,9 @@
     )
 }}
 
--- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
+-- The pre-hook (rollup_replaces) reads these:
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
 -- Where planned production time was lost: per machine and shift date, over its rows of
 -- oee_machine_shift (`unscheduled` time never loses any), the seconds of unplanned downtime by
 -- reason (the state's reason code, else the state, else `no_state` for time without any

@@ -6,7 +6,9 @@
     )
 }}
 
--- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
+-- The pre-hook (rollup_replaces) reads these:
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
 -- OEE per line and shift. A line of machines in series (its output machine named in the plant
 -- model) is measured at that machine: every station counts the same part, so a sum would count
 -- it once per station. A line of machines in parallel sums its machines' times and counts,

@@ -6,7 +6,9 @@
     )
 }}
 
--- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
+-- The pre-hook (rollup_replaces) reads these:
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
 -- OEE per machine and local date: the sums of all its rows of that shift_date in
 -- oee_machine_shift, `unscheduled` included (a night shift counts wholly to the date it
 -- starts on); the period spans them. Incremental: the dates of the build's scope are replaced.

@@ -6,7 +6,9 @@
     )
 }}
 
--- depends_on (the pre-hook rollup_replaces): {{ ref("int_rollup_build") }} {{ ref("int_rollup_scope") }}
+-- The pre-hook (rollup_replaces) reads these:
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
 -- OEE per machine and UTC clock hour (the local hour in a whole-hour timezone), the hour in
 -- progress measured up to now: a row for every hour in which any state or count of the
 -- machine is known. Shift time and out-of-shift running count as in the shift rows.
