@@ -1,12 +1,25 @@
 -- Per machine, the time ranges that the changes of this build touched (int_rollup_build), a
 -- work order's change on every machine of its line. Empty when the build recomputes everything.
-select
+-- Ranges are widened to whole UTC hours, so that the many small changes of a realtime stream
+-- collapse to one per machine and hour; recomputing a little more is still exact.
+with changes as (
+    select distinct
+        change_log.machine_id,
+        change_log.line_id,
+        date_trunc('hour', change_log.start_ts, 'UTC') as start_ts,
+        date_trunc('hour', change_log.end_ts - interval '1 microsecond', 'UTC')
+        + interval '1 hour' as end_ts
+    from {{ ref('int_rollup_build') }} as build
+    cross join lateral unnest(build.change_ids) as consumed (change_id)
+    inner join raw.rollup_change as change_log
+        on consumed.change_id = change_log.change_id
+    where not build.rebuild_all
+)
+
+select distinct
     machine.machine_id,
-    change_log.start_ts,
-    change_log.end_ts
-from raw.rollup_change as change_log
-inner join {{ ref('int_rollup_build') }} as build
-    on change_log.change_id = any(build.change_ids)
+    changes.start_ts,
+    changes.end_ts
+from changes
 inner join {{ ref('stg_plant__machine') }} as machine
-    on change_log.machine_id = machine.machine_id or change_log.line_id = machine.line_id
-where not build.rebuild_all
+    on changes.machine_id = machine.machine_id or changes.line_id = machine.line_id
