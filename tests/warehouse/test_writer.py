@@ -81,7 +81,8 @@ def test_migrations_run_twice_and_create_the_foundation(empty_database_url: str)
         "curated.shift_assignment", "curated.material", "curated.labor_confirmation",
         "curated.erp_production_order", "curated.work_order_conflict", "raw.source_watermark",
         "curated.changeover", "curated.import_file", "curated.import_reject",
-        "curated.shift_break", "curated.data_quality_issue",
+        "curated.shift_break", "curated.data_quality_issue", "raw.rollup_change",
+        "raw.rollup_watermark",
     }  # fmt: skip
 
 
