@@ -1,25 +1,63 @@
--- Per machine, the time ranges that the changes of this build touched (int_rollup_build), a
--- work order's change on every machine of its line. Empty when the build recomputes everything.
--- Ranges are widened to whole UTC hours, so that the many small changes of a realtime stream
--- collapse to one per machine and hour; recomputing a little more is still exact.
-with changes as (
-    select distinct
+-- Per machine, the time ranges this build recomputes besides everything (int_rollup_build):
+-- the changes the triggers logged, a work order's change on every machine of its line; the time
+-- between the last build's now and this one's (the periods in progress); and the states still
+-- open at the earlier now, whose length decides a micro-stop. Empty when the build recomputes
+-- everything. Ranges are widened to whole UTC hours, so that the many small changes of a
+-- realtime stream collapse to one per machine and hour; recomputing a little more is exact.
+with build as (
+    select * from {{ ref('int_rollup_build') }}
+    where not rebuild_all
+),
+
+logged as (
+    select
         change_log.machine_id,
         change_log.line_id,
-        date_trunc('hour', change_log.start_ts, 'UTC') as start_ts,
-        date_trunc('hour', change_log.end_ts - interval '1 microsecond', 'UTC')
-        + interval '1 hour' as end_ts
-    from {{ ref('int_rollup_build') }} as build
+        change_log.start_ts,
+        change_log.end_ts
+    from build
     cross join lateral unnest(build.change_ids) as consumed (change_id)
     inner join raw.rollup_change as change_log
         on consumed.change_id = change_log.change_id
-    where not build.rebuild_all
+),
+
+since_last_now as (
+    select
+        least(previous_now, built_now) as start_ts,
+        greatest(previous_now, built_now) as end_ts
+    from build
+    where previous_now != built_now
+),
+
+changed as (
+    select
+        machine.machine_id,
+        logged.start_ts,
+        logged.end_ts
+    from logged
+    inner join {{ ref('stg_plant__machine') }} as machine
+        on logged.machine_id = machine.machine_id or logged.line_id = machine.line_id
+    union all
+    select
+        machine.machine_id,
+        since_last_now.start_ts,
+        since_last_now.end_ts
+    from {{ ref('stg_plant__machine') }} as machine
+    cross join since_last_now
+    union all
+    select
+        machine_state.machine_id,
+        machine_state.start_ts,
+        since_last_now.end_ts
+    from {{ ref('stg_machine_data__machine_state') }} as machine_state
+    inner join since_last_now
+        on
+            machine_state.start_ts < since_last_now.start_ts
+            and coalesce(machine_state.end_ts, 'infinity') > since_last_now.start_ts
 )
 
 select distinct
-    machine.machine_id,
-    changes.start_ts,
-    changes.end_ts
-from changes
-inner join {{ ref('stg_plant__machine') }} as machine
-    on changes.machine_id = machine.machine_id or changes.line_id = machine.line_id
+    machine_id,
+    date_trunc('hour', start_ts, 'UTC') as start_ts,
+    date_trunc('hour', end_ts - interval '1 microsecond', 'UTC') + interval '1 hour' as end_ts
+from changed

@@ -2,10 +2,9 @@
 
 -- What this build recomputes: per machine, runs of consecutive shift dates (`unscheduled` rows
 -- have a shift date too), and the window of time that holds every period of them. A run covers
--- every date whose periods a change touched: the changes the triggers logged, the time between
--- the last build's now and this one's (the periods in progress, and states still open then,
--- whose length decides a micro-stop), or all dates of every machine when the build rebuilds
--- everything (int_rollup_build). The rollups delete and recompute exactly these periods.
+-- every date whose periods int_rollup_change holds, or all dates of every machine when the
+-- build rebuilds everything (int_rollup_build). The rollups delete and recompute exactly these
+-- periods.
 with build as (
     select * from {{ ref('int_rollup_build') }}
 ),
@@ -35,26 +34,6 @@ changed as (
         start_ts,
         end_ts
     from {{ ref('int_rollup_change') }}
-    union all
-    select
-        machines.machine_id,
-        least(build.previous_now, build.built_now) as start_ts,
-        greatest(build.previous_now, build.built_now) as end_ts
-    from machines
-    cross join build
-    where not build.rebuild_all and build.previous_now != build.built_now
-    union all
-    select
-        machine_state.machine_id,
-        machine_state.start_ts,
-        greatest(build.previous_now, build.built_now) as end_ts
-    from {{ ref('stg_machine_data__machine_state') }} as machine_state
-    cross join build
-    where
-        not build.rebuild_all
-        and build.previous_now != build.built_now
-        and machine_state.start_ts < least(build.previous_now, build.built_now)
-        and coalesce(machine_state.end_ts, 'infinity') > least(build.previous_now, build.built_now)
 ),
 
 -- the shift dates of a change's first and last instant: of the shift occurrence they lie in,

@@ -14,9 +14,8 @@
 -- grows by the few dates such a record touches. Counts are here too: a count in a shift on a
 -- date without any state is still in that shift, not unscheduled.
 -- Incremental: a build that recomputes everything reads all machine data; any other adds the
--- dates of what changed (deleted data too: the shifts around it decide which periods it touched)
--- and of the time since the last build's now. A date stays once added: its shifts without data
--- make no rollup row.
+-- dates of int_rollup_change (deleted data too: the shifts around it decide which periods it
+-- touched). A date stays once added: its shifts without data make no rollup row.
 with build as (
     select * from {{ ref('int_rollup_build') }}
 ),
@@ -42,14 +41,6 @@ machine_data as (
         end_ts
     from {{ ref('int_rollup_change') }}
     where start_ts > '-infinity'
-    union all
-    select
-        machine.machine_id,
-        least(build.previous_now, build.built_now) as start_ts,
-        greatest(build.previous_now, build.built_now) as end_ts
-    from {{ ref('stg_plant__machine') }} as machine
-    cross join build
-    where not build.rebuild_all
 ),
 
 spans as (
