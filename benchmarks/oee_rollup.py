@@ -32,11 +32,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from benchmarks import scratch_warehouse
-from oee_pipelines.dbt_project import DBT_EXECUTABLE
+from oee_pipelines.dbt_project import DBT_EXECUTABLE, dbt_run_env
 from oee_pipelines.plant_model import Line, PlantModel, load_plant_model
 from oee_pipelines.settings import DBT_PROJECT_DIR, Settings
 from oee_pipelines.warehouse.hierarchy import upsert_hierarchy
-from oee_pipelines.warehouse.urls import dbt_env
 
 DATABASE = "oee_benchmark_rollup"
 END = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
@@ -137,14 +136,14 @@ def _copies(plant: PlantModel, machines: int) -> PlantModel:
 def _dbt_build(url: str, now: dt.datetime, *flags: str) -> tuple[float, float]:
     """Seconds of `dbt build` of the whole project, now pinned: the wall time, and dbt's own
     elapsed time (run_results.json), which leaves out its start-up and parse."""
-    vars_ = json.dumps({"oee_now": now.isoformat()})
     started = time.perf_counter()
-    subprocess.run(
-        [DBT_EXECUTABLE, "build", "--quiet", "--vars", vars_, *flags],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, **dbt_env(url), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
-        check=True,
-    )
+    with dbt_run_env(url, now.isoformat()):
+        subprocess.run(
+            [DBT_EXECUTABLE, "build", "--quiet", *flags],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+            check=True,
+        )
     wall = time.perf_counter() - started
     results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
     return wall, results["elapsed_time"]

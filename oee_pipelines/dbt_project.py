@@ -6,7 +6,8 @@ loaded, never at import: code servers and run workers import the definitions man
 dbt keeps the parse in `partial_parse.msgpack` and throws it away whenever the connection in the
 profile differs from the one the parse saw ("profile has changed"), re-parsing the whole project
 before every build. So the parse and every build point the profile at the same warehouse, through
-`dbt_profile_env`, and the manifest names the real database.
+`dbt_run_env`, and the manifest names the real database. A pinned now goes to dbt the same way,
+not as a var: a changed var, too, throws the whole parse away.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ def dbt_resource() -> DbtCliResource:
 
 
 @contextmanager
-def dbt_profile_env(database_url: str | None) -> Iterator[None]:
-    """Point dbt's profile (`dbt_oee/profiles.yml`) at this warehouse while a dbt command starts.
+def dbt_run_env(database_url: str | None, now: str | None = None) -> Iterator[None]:
+    """Point dbt's profile (`dbt_oee/profiles.yml`) at this warehouse, and pin the rollups' now
+    (macro `oee_now`; unpinned, the database's now()), while a dbt command starts.
 
     The variables go to the dbt process through the environment, never its command line. With no
     URL the profile keeps its defaults.
     """
-    variables = dbt_env(database_url) if database_url else {}
+    variables = {**(dbt_env(database_url) if database_url else {}), "OEE_DBT_NOW": now or ""}
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
@@ -61,6 +63,6 @@ def prepare_dbt_manifest(database_url: str | None = None) -> Path:
     The profile points at `database_url`, else at `OEE_DATABASE_URL`: the warehouse that the
     builds of this process will use, so that they reuse this parse instead of repeating it.
     """
-    with dbt_profile_env(database_url or os.environ.get("OEE_DATABASE_URL")):
+    with dbt_run_env(database_url or os.environ.get("OEE_DATABASE_URL")):
         dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
     return dbt_project.manifest_path

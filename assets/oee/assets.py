@@ -3,7 +3,6 @@ warehouse as one Dagster multi-asset (keys and groups: `assets/oee/translator.py
 
 import datetime as dt
 import io
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import redirect_stdout
 from typing import Any
@@ -25,7 +24,7 @@ from psycopg import sql
 from pydantic import Field, field_validator
 
 from assets.oee.translator import OeeDbtTranslator
-from oee_pipelines.dbt_project import dbt_profile_env, dbt_project
+from oee_pipelines.dbt_project import dbt_project, dbt_run_env
 from oee_pipelines.warehouse.pool import scalar
 from resources import ClockResource, WarehouseResource
 
@@ -59,16 +58,16 @@ class OeeRollupConfig(Config):
             raise ValueError("now needs a UTC offset, e.g. 2026-11-23T06:10:00+00:00")
         return now
 
-    def dbt_args(self, clock: ClockResource) -> list[str]:
-        """`--vars` for a now pinned by this run, else by the clock, and `--full-refresh` if
-        asked. A build without vars reuses the prepared parse; dbt re-parses the project when
-        the vars change, so an unpinned run passes none (and never the clock's real now)."""
-        args = ["--full-refresh"] if self.full_refresh else []
+    def pinned_now(self, clock: ClockResource) -> str | None:
+        """The now pinned by this run, else by the clock, in UTC; None leaves the database's
+        now(). Never the clock's real now: a changed now makes dbt re-parse the models."""
         pinned = self.now or clock.pinned
         if pinned is None:
-            return args
-        instant = dt.datetime.fromisoformat(pinned).astimezone(dt.UTC)
-        return [*args, "--vars", json.dumps({"oee_now": instant.isoformat()})]
+            return None
+        return dt.datetime.fromisoformat(pinned).astimezone(dt.UTC).isoformat()
+
+    def dbt_args(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
 
 
 @dbt_assets(
@@ -85,8 +84,8 @@ def oee_dbt_models(
 ) -> Iterator[Any]:
     """Build (run and test) the selected dbt models against the warehouse; each table reports
     its row count and each model its columns with their types and comments."""
-    with dbt_profile_env(warehouse.database_url):
-        invocation = dbt.cli(["build", *config.dbt_args(clock)], context=context)
+    with dbt_run_env(warehouse.database_url, config.pinned_now(clock)):
+        invocation = dbt.cli(["build", *config.dbt_args()], context=context)
     for event in _into_run_log(invocation.stream(), context.log):
         if isinstance(event, Output):
             node = invocation.manifest["nodes"][event.metadata["unique_id"].value]

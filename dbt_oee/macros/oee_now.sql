@@ -1,13 +1,15 @@
 {#
-  The instant the rollups take as now: the var `oee_now` when a run pins it, otherwise the
-  database's now(). Every model asks this macro, none reads the clock, so a test or a re-run
-  "as of" a past instant gives the same rows whenever it runs. The Dagster asset passes the
-  instant in UTC with its offset (it refuses one without); on the dbt command line, give the
-  offset too (2026-11-23T06:10:00+00:00), or PostgreSQL reads the session's timezone.
+  The instant the rollups take as now: the environment variable OEE_DBT_NOW when a run pins it,
+  otherwise (unset or empty) the database's now(). Every model asks this macro, none reads the
+  clock, so a test or a re-run "as of" a past instant gives the same rows whenever it runs. The
+  Dagster asset passes the instant in UTC with its offset (it refuses one without); by hand,
+  give the offset too (2026-11-23T06:10:00+00:00), or PostgreSQL reads the session's timezone.
+  An environment variable, not a var: dbt re-parses the whole project when its vars change, but
+  only the files that read a changed environment variable.
 #}
 {% macro oee_now() -%}
-    {%- set pinned = var('oee_now') -%}
-    {%- if pinned is none -%}
+    {%- set pinned = env_var('OEE_DBT_NOW', '') -%}
+    {%- if pinned == '' -%}
         now()
     {%- else -%}
         '{{ pinned }}'::timestamptz

@@ -159,9 +159,10 @@ def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
 def test_now_must_carry_its_offset_and_goes_to_dbt_in_utc() -> None:
     with pytest.raises(ValueError, match="UTC offset"):
         OeeRollupConfig(now="2026-11-23T06:10:00")
-    utc = ["--vars", '{"oee_now": "2026-11-23T06:10:00+00:00"}']
-    assert OeeRollupConfig(now="2026-11-23T07:10:00+01:00").dbt_args(ClockResource()) == utc
+    utc = "2026-11-23T06:10:00+00:00"
+    assert OeeRollupConfig(now="2026-11-23T07:10:00+01:00").pinned_now(ClockResource()) == utc
     clock = ClockResource(pinned="2026-11-23T00:10:00-06:00")
-    assert OeeRollupConfig().dbt_args(clock) == utc  # the run's config first, then the clock
-    assert OeeRollupConfig().dbt_args(ClockResource()) == []  # the prepared parse stays valid
-    assert OeeRollupConfig(full_refresh=True).dbt_args(ClockResource()) == ["--full-refresh"]
+    assert OeeRollupConfig().pinned_now(clock) == utc  # the run's config first, then the clock
+    assert OeeRollupConfig().pinned_now(ClockResource()) is None  # the database's now()
+    assert OeeRollupConfig().dbt_args() == []
+    assert OeeRollupConfig(full_refresh=True).dbt_args() == ["--full-refresh"]
