@@ -32,6 +32,8 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = dt.timedelta(days=1)
 _WEEK = 7 * _DAY
+UNSCHEDULED = "unscheduled"
+"""The shift name of the rollups' rows for running and counts outside every shift."""
 
 
 class _Model(BaseModel):
@@ -71,6 +73,15 @@ class Shift(_Model):
     breaks: tuple[Break, ...] = ()
 
     _wall_clock = field_validator("start", "end")(_wall_clock)
+
+    @field_validator("name")
+    @classmethod
+    def _not_unscheduled(cls, name: str) -> str:
+        """The rollups name time outside every shift `unscheduled` (contracts section 3): a
+        shift of that name would merge with it."""
+        if name == UNSCHEDULED:
+            raise ValueError(f"{UNSCHEDULED!r} is the rollups' name for time outside every shift")
+        return name
 
     @field_validator("end")
     @classmethod

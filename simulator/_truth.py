@@ -25,11 +25,10 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from oee_pipelines.plant_model import Line, Machine, Site
+from oee_pipelines.plant_model import UNSCHEDULED, Line, Machine, Site
 
 from ._types import Cycle, DowntimeEvent, OeeRow, ShiftWindow, StateInterval, WorkOrder
 
-UNSCHEDULED = "unscheduled"
 _HOUR = dt.timedelta(hours=1)
 _MINUTE = dt.timedelta(minutes=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

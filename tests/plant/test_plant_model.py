@@ -107,6 +107,12 @@ def _write_variant(tmp_path: Path, plant_model_path: Path, change: Change) -> Pa
             id="duplicate-shift-name",
         ),
         pytest.param(
+            _shifts(0, {"name": "unscheduled", "start": "06:00", "end": "14:00"}),
+            "sites.0.shifts.0.name: Value error, 'unscheduled' is the rollups' name for time "
+            "outside every shift",
+            id="shift-named-unscheduled",
+        ),
+        pytest.param(
             _shifts(0, {"name": "early", "start": "06:00+02:00", "end": "14:00"}),
             "sites.0.shifts.0.start: Value error, a shift time is the site's local wall-clock",
             id="shift-time-with-offset",
