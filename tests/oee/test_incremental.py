@@ -154,3 +154,28 @@ def test_an_hour_later_the_periods_in_progress_equal_a_full_rebuild(rolled_up: s
     assert max(row["period_end"] for row in back["oee_machine_shift"]) == NOW
     rebuild_rollups(url, NOW.isoformat(), full_refresh=True)
     _assert_equal(back, _marts(url))
+
+
+def test_a_data_quality_issue_goes_when_late_data_fills_its_gap(rolled_up: str) -> None:
+    url = rolled_up
+    issues = (
+        "SELECT period_start FROM curated.data_quality_issue"
+        " WHERE check_name = 'states_missing' AND machine_id = 'CHI-L1-CNC2'"
+    )
+    gap = (
+        "machine_id = 'CHI-L1-CNC2'"
+        " AND start_ts >= '2026-11-22 01:00+00' AND start_ts < '2026-11-22 02:00+00'"
+    )
+    assert _rows(url, issues) == []
+    with psycopg.connect(url) as conn:  # an hour of Saturday's second shift (local) lost
+        conn.execute(f"CREATE TABLE public.gap AS SELECT * FROM curated.machine_state WHERE {gap}")  # noqa: S608
+        assert conn.execute(f"DELETE FROM curated.machine_state WHERE {gap}").rowcount > 0  # noqa: S608
+    rebuild_rollups(url, NOW.isoformat())
+    assert [row["period_start"] for row in _rows(url, issues)] == [
+        dt.datetime(2026, 11, 21, 21, tzinfo=dt.UTC)  # 15:00 in Chicago
+    ]
+    with psycopg.connect(url) as conn:  # and then backfilled from the historian
+        conn.execute("INSERT INTO curated.machine_state SELECT * FROM public.gap")
+        conn.execute("DROP TABLE public.gap")
+    rebuild_rollups(url, NOW.isoformat())
+    assert _rows(url, issues) == []

@@ -1,6 +1,16 @@
 {{
     config(
         post_hook=[
+            "delete from curated.data_quality_issue as issue
+            where
+                issue.check_name in ('performance_above_one', 'states_missing')
+                and ((select rebuild_all from {{ ref('int_rollup_build') }}) or exists (
+                    select from {{ ref('int_rollup_scope') }} as scope
+                    where scope.machine_id = issue.machine_id
+                        and (issue.details ->> 'shift_date')::date
+                        between scope.first_date and scope.last_date
+                ))
+                and not exists (select from {{ this }} as found where found.issue_id = issue.issue_id)",
             "insert into curated.data_quality_issue (issue_id, detected_at, check_name, severity,
                 site_id, machine_id, tag, period_start, period_end, details)
             select issue_id, detected_at, check_name, severity, site_id, machine_id, tag,
@@ -12,12 +22,13 @@
     )
 }}
 
--- What the checks on the machine-shift rows find, in the columns of curated.data_quality_issue,
--- which a post-hook upserts them into: the issue_id (md5 of check, machine and period start)
--- is the same on every rebuild, so an issue found again is updated, not added twice.
---   performance_above_one: the parts priced at the cycle times in force take longer than the
---     machine ran; kept, not capped (the cycle time or the counts are wrong);
---   states_missing: planned production time of a shift in which no state of the machine is known.
+-- depends_on: {{ ref('int_rollup_build') }}, {{ ref('int_rollup_scope') }}
+
+-- What the checks on the machine-shift rows of this build's scope (int_rollup_scope) find, in
+-- the columns of curated.data_quality_issue, which the post-hooks keep up to date: the issues of
+-- the scope's periods that the checks no longer find go (late data cleared them), the others
+-- are upserted. The issue_id (md5 of check, machine and period start) is the same on every
+-- rebuild, so an issue found again is updated, not added twice.
 with findings as (
     select
         'performance_above_one' as check_name,
