@@ -179,3 +179,49 @@ def test_a_data_quality_issue_goes_when_late_data_fills_its_gap(rolled_up: str) 
         conn.execute("DROP TABLE public.gap")
     rebuild_rollups(url, NOW.isoformat())
     assert _rows(url, issues) == []
+
+
+def test_an_open_stop_is_recomputed_from_its_start_only_while_it_may_be_a_micro_stop(
+    rolled_up: str,
+) -> None:
+    url = rolled_up
+    later = (NOW + dt.timedelta(hours=1)).isoformat()
+    # Open since 05:50 in Berlin, in Sunday's night shift: a micro-stop as of NOW (80 minutes,
+    # under the 90-minute threshold), too long an hour later; and an idle spell open since
+    # Saturday, which counts the same whatever now is.
+    open_states = (
+        ("BER-L1-FILLER", "unplanned_stop", dt.datetime(2026, 11, 23, 4, 50, tzinfo=dt.UTC)),
+        ("BER-L1-CAPPER", "idle", dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)),
+    )
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE curated.site SET micro_stop_threshold_s = 5400 WHERE site_id = 'BER'")
+        for machine, state, since in open_states:
+            conn.execute(
+                "DELETE FROM curated.machine_state WHERE machine_id = %s AND start_ts >= %s",
+                (machine, since),
+            )
+            conn.execute(
+                "UPDATE curated.machine_state SET end_ts = %s"
+                " WHERE machine_id = %s AND end_ts > %s",
+                (since, machine, since),
+            )
+            conn.execute(
+                "INSERT INTO curated.machine_state (machine_id, start_ts, state, source)"
+                " VALUES (%s, %s, %s, 'test')",
+                (machine, since, state),
+            )
+    rebuild_rollups(url, NOW.isoformat())  # the loss model changed: everything
+    before = _versions(url, "oee_machine_shift", "machine_id")
+
+    rebuild_rollups(url, later)
+
+    rewritten = _rewritten(before, _versions(url, "oee_machine_shift", "machine_id"))
+    sunday, monday = dt.date(2026, 11, 22), dt.date(2026, 11, 23)
+    assert {date for machine, date in rewritten if machine == "BER-L1-FILLER"} == {sunday, monday}
+    assert {date for machine, date in rewritten if machine == "BER-L1-CAPPER"} == {monday}
+    incremental = _marts(url)
+    rebuild_rollups(url, later, full_refresh=True)
+    _assert_equal(incremental, _marts(url))
+    with psycopg.connect(url) as conn:  # the other tests' loss model, rolled up as of NOW
+        conn.execute("UPDATE curated.site SET micro_stop_threshold_s = 0 WHERE site_id = 'BER'")
+    rebuild_rollups(url, NOW.isoformat())

@@ -1,9 +1,12 @@
--- Per machine, the time ranges this build recomputes besides everything (int_rollup_build):
--- the changes the triggers logged, a work order's change on every machine of its line; the time
--- between the last build's now and this one's (the periods in progress); and the states still
--- open at the earlier now, whose length decides a micro-stop. Empty when the build recomputes
--- everything. Ranges are widened to whole UTC hours, so that the many small changes of a
--- realtime stream collapse to one per machine and hour; recomputing a little more is exact.
+-- Per machine, the time ranges a build recomputes when it does not recompute everything
+-- (int_rollup_build; then this is empty): the changes the triggers logged, a work order's change
+-- on every machine of its line; the time between the last build's now and this one's (the
+-- periods in progress); and, from their start, the unplanned stops open at the earlier of the two
+-- nows and shorter then than the site's micro-stop threshold: the later now may make them too
+-- long for a micro-stop, or the earlier one short enough. Any other open state counts the same
+-- over its past whatever now is. Ranges are widened to whole UTC hours, so that the many small
+-- changes of a realtime stream collapse to one per machine and hour; recomputing a little more
+-- is exact.
 with build as (
     select * from {{ ref('int_rollup_build') }}
     where not rebuild_all
@@ -54,6 +57,14 @@ changed as (
         on
             machine_state.start_ts < since_last_now.start_ts
             and coalesce(machine_state.end_ts, 'infinity') > since_last_now.start_ts
+    inner join {{ ref('stg_plant__machine') }} as machine
+        on machine_state.machine_id = machine.machine_id
+    inner join {{ ref('stg_plant__site') }} as site
+        on machine.site_id = site.site_id
+    where
+        machine_state.state = 'unplanned_stop'
+        and extract(epoch from since_last_now.start_ts - machine_state.start_ts)
+        < site.micro_stop_threshold_s
 )
 
 select distinct
