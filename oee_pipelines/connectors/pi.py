@@ -31,6 +31,8 @@ from oee_pipelines.errors import ConfigError, SourceError
 SYSTEM = "pi"
 MAX_COUNT_LIMIT = 150_000
 """The most values PI Web API returns per stream and call; a larger maxCount is a 400."""
+DEFAULT_MAX_COUNT = 10_000
+"""Values per stream and call unless configured: a day of 1-second values takes nine calls."""
 
 
 class _Value(msgspec.Struct, gc=False):
@@ -68,7 +70,7 @@ class PiWebApi(HistorianClient):
         data_server: str,
         *,
         auth: httpx.Auth | None = None,
-        max_count: int = 10_000,
+        max_count: int = DEFAULT_MAX_COUNT,
         tags_per_request: int = 50,
         clock_offset: dt.timedelta = dt.timedelta(0),
         timeout_s: float = 60.0,
