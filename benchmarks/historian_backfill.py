@@ -124,7 +124,7 @@ def main() -> None:
         baseline_cpu = time.process_time() - cpu
 
         started, cpu, written = time.perf_counter(), time.process_time(), 0
-        with ReadAhead(client.pages, tags, windows) as pages:
+        with ReadAhead(client.pages, tags, windows, client.tags_per_request) as pages:
             for start, end in windows:
                 replaced = replace_window(
                     writer, "pi", config, pages.window(), start, end, plausible
