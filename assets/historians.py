@@ -42,6 +42,7 @@ from assets.ingest import ingest, source_specs
 from assets.partitions import HISTORIAN_BACKFILL_POLICY, HISTORIAN_DAYS
 from oee_pipelines.connectors.historian import (
     READINGS,
+    HistorianClient,
     HistorianConfig,
     samples,
     telemetry,
@@ -84,7 +85,7 @@ def tag_history_asset(source: str, description: str) -> AssetsDefinition:
         config = historian.historian(source)
         with historian.client(config) as client:
             yield from backfill_days(
-                context, resources.warehouse, resources.clock, source, config, client.pages
+                context, resources.warehouse, resources.clock, source, config, client
             )
 
     return tag_history
@@ -96,7 +97,7 @@ def backfill_days(
     clock: ClockResource,
     source: str,
     config: HistorianConfig,
-    read: Read,
+    client: HistorianClient,
 ) -> Iterator[MaterializeResult]:
     """Replace the source's rows of every UTC day of the run's partition window."""
     window = context.partition_time_window
@@ -114,7 +115,7 @@ def backfill_days(
     done, failed = [], []
     with (
         ingest(context, warehouse, source, writer=writer) as batch,
-        ReadAhead(read, list(config.bindings()), days) as pages,
+        ReadAhead(client.pages, list(config.bindings()), days, client.tags_per_request) as pages,
     ):
         for start, end in days:
             try:
@@ -207,10 +208,12 @@ def replace_window(
 class ReadAhead:
     """The pages of consecutive windows, read ahead of the writing by threads of their own.
 
-    Each window's tags are read as `depth` groups at once, a few pages ahead, and the next
-    window's as soon as a thread is free: the historian's server answers one call while this
-    process parses another and writes a third. The groups are runs of consecutive tags, taken
-    in turn, so pages keep the order of the tags given (the order of the warehouse's key, from
+    Each window's tags are read in groups of `group` (the client's request), `depth` groups at
+    once and a few pages ahead, the next group as soon as a thread is free: the historian's
+    server answers one call while this process parses another and writes a third. A client that
+    holds a request's pages until its last (`connectors.pi`) still has the next request read
+    while one is written. The groups are runs of consecutive tags, taken in turn, so pages keep
+    the order of the tags given (the order of the warehouse's key, from
     `HistorianConfig.bindings`). A window's `SourceError` is raised by its pages; the windows
     after it are read on."""
 
@@ -219,10 +222,10 @@ class ReadAhead:
         read: Read,
         tags: Sequence[str],
         windows: Sequence[tuple[dt.datetime, dt.datetime]],
+        group: int,
         depth: int = 2,
     ) -> None:
-        size = -(-len(tags) // depth) or 1
-        groups = [list(tags[k : k + size]) for k in range(0, len(tags), size)]
+        groups = [list(tags[k : k + group]) for k in range(0, len(tags), group)]
         self._stop = threading.Event()
         self._dropped: set[int] = set()
         """Windows that failed: the rest of their pages is not wanted."""

@@ -8,9 +8,12 @@ the backfill reads the same window as the asset does (`assets.historians`: the n
 while one is written) and maps, replaces and writes it into a scratch database
 `oee_benchmark_historian` on the OEE_DATABASE_URL server (or the embedded one). The asset
 replaces each UTC day of a backfill in a transaction of its own, each in its own day partition;
-here each day is scaled down to its first hour: `--minutes 240` is four days, one hour each.
+here each day is scaled down to its first `--window-minutes` (default 60): `--minutes 240` is
+four days, one hour each. An hour is 3,600 values per tag, less than a call's `--max-count`
+(default 10,000, the client's): no stream pages. A whole day (`--window-minutes 1440`) is
+86,400 values per tag, read in pages; the baseline reads the same calls and pages.
 
-    python -m benchmarks.historian_backfill [--minutes 60]
+    python -m benchmarks.historian_backfill [--minutes 60] [--window-minutes 60] [--max-count N]
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from multiprocessing.connection import Connection
 from assets.historians import ReadAhead, replace_window
 from benchmarks import scratch_warehouse
 from oee_pipelines.connectors.historian import HistorianConfig
-from oee_pipelines.connectors.pi import PiWebApi
+from oee_pipelines.connectors.pi import DEFAULT_MAX_COUNT, PiWebApi
 from oee_pipelines.plant_model import PlantModel, TagMapping, load_plant_model
 from oee_pipelines.settings import Settings
 from oee_pipelines.warehouse import open_pool
@@ -40,7 +43,6 @@ from simulator.servers.pi import SimulatedPiWebApi
 DATABASE = "oee_benchmark_historian"
 TAGS_PER_MACHINE = 20
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
-HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 MINUTE = dt.timedelta(minutes=1)
 
@@ -71,14 +73,29 @@ def _serve(plant: PlantModel, config: HistorianConfig, seed: int, pipe: Connecti
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=60, help="History to read (default 60).")
-    minutes = parser.parse_args().minutes
+    parser.add_argument(
+        "--window-minutes",
+        type=int,
+        default=60,
+        help="Minutes read of each day, from its start (default 60; 1440 is the whole day).",
+    )
+    parser.add_argument(
+        "--max-count",
+        type=int,
+        default=DEFAULT_MAX_COUNT,
+        help=f"Values per stream and call (default {DEFAULT_MAX_COUNT}).",
+    )
+    arguments = parser.parse_args()
+    minutes, window = arguments.minutes, arguments.window_minutes
+    if not 1 <= window <= 24 * 60:
+        parser.error("--window-minutes must be 1..1440")
     settings = Settings.from_env()
     plant = load_plant_model(settings.plant_model)
     config = _config(plant)
     tags = list(config.bindings())
     windows = [
-        (START + k * DAY, START + k * DAY + min(HOUR, (minutes - 60 * k) * MINUTE))
-        for k in range(-(-minutes // 60))
+        (START + k * DAY, START + k * DAY + min(window, minutes - window * k) * MINUTE)
+        for k in range(-(-minutes // window))
     ]
     with ExitStack() as stack:
         url = stack.enter_context(scratch_warehouse(settings, DATABASE))
@@ -90,7 +107,9 @@ def main() -> None:
         process.start()
         stack.callback(process.join)
         stack.callback(ours.send, "stop")
-        client = stack.enter_context(PiWebApi(f"{ours.recv()}/piwebapi", "PISRV01"))
+        client = stack.enter_context(
+            PiWebApi(f"{ours.recv()}/piwebapi", "PISRV01", max_count=arguments.max_count)
+        )
         pool = stack.enter_context(open_pool(url))
         with pool.connection() as conn:
             upsert_hierarchy(conn, plant)
@@ -105,7 +124,7 @@ def main() -> None:
         baseline_cpu = time.process_time() - cpu
 
         started, cpu, written = time.perf_counter(), time.process_time(), 0
-        with ReadAhead(client.pages, tags, windows) as pages:
+        with ReadAhead(client.pages, tags, windows, client.tags_per_request) as pages:
             for start, end in windows:
                 replaced = replace_window(
                     writer, "pi", config, pages.window(), start, end, plausible
@@ -125,6 +144,9 @@ def main() -> None:
                     "tags": len(tags),
                     "resolution_s": 1,
                     "minutes": minutes,
+                    "window_minutes": window,
+                    "max_count": arguments.max_count,
+                    "days": len(windows),
                     "values": values,
                     "written": written,
                 },

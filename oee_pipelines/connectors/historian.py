@@ -361,6 +361,9 @@ def telemetry_of(records: Sequence[TelemetryRecord]) -> pl.DataFrame:
 class HistorianClient:
     """One historian's REST API over HTTP: what the PI and AVEVA clients share."""
 
+    tags_per_request: int
+    """Tags read by one request (and its pages): the unit a backfill reads ahead."""
+
     def __init__(
         self,
         base_url: str,

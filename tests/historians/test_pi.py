@@ -105,6 +105,31 @@ def test_paging_past_max_count_loses_and_repeats_nothing(pi_api, pi_history):
         assert instants == [instant(t) for t, _, _ in truth if t]
 
 
+def test_a_paged_request_hands_on_each_tag_whole_and_in_time_order(pi_api, pi_history):
+    """The order of the warehouse's key (tags as given, each in time order), however the calls
+    page: a day's rows arriving in that order have their key built in one pass."""
+    _, server = pi_api
+    tags = sorted(pi_history.tags, reverse=True)  # the order given, not the server's
+    start, end = dt.datetime(2026, 10, 25, tzinfo=UTC), dt.datetime(2026, 10, 25, 6, tzinfo=UTC)
+    with PiWebApi(f"{server.url}/piwebapi", "PISRV01", max_count=7, tags_per_request=5) as paged:
+        read = paged.recorded(tags, start, end)
+    ranked = read.with_columns(rank=pl.col("tag").replace_strict(tags, list(range(len(tags)))))
+    assert ranked["rank"].is_sorted()
+    assert ranked.equals(ranked.sort("rank", "ts", maintain_order=True))
+
+
+def test_a_paged_backfill_equals_the_recorded_history(
+    database_url, warehouse, pi_api, pi_history, historians
+):
+    api, server = pi_api
+    requests = api.requests
+    resources = _resources(database_url, server.url, max_count=100, tags_per_request=4)
+    assert backfill(pi_tag_history, resources, "2026-10-25").success
+    assert api.requests - requests > 100  # a day of 1-minute values is 15 pages a tag
+    day = START + DAY
+    assert_matches_truth(warehouse, "pi", historians["pi"], pi_history, day, day + DAY, BAD_TEXT)
+
+
 def test_a_page_boundary_inside_equal_timestamps_keeps_each_value_once():
     t1, t2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
     previous = [t1, t2, t2]
