@@ -1,21 +1,29 @@
 {#
   What a build recomputes (int_rollup_scope): per machine, runs of shift dates and the window of
   time that holds all their periods. A row of a rollup is in scope when its machine (or line)
-  has a run holding its shift date, or, by hour, a window holding its hour.
+  has a run holding its shift date (`shift_date`: an expression, by default the row's column),
+  or, by hour, a window holding its hour.
 #}
-{% macro in_rollup_scope(row, key='machine_id', hour=none) -%}
+{% macro in_rollup_scope(row, key='machine_id', hour=none, shift_date=none) -%}
     exists (
         select
         from {{ ref('int_rollup_scope') }} as scope
         where
             scope.{{ key }} = {{ row }}.{{ key }}
             {%- if hour is none %}
-                and {{ row }}.shift_date between scope.first_date and scope.last_date
+                and {{ shift_date or row ~ '.shift_date' }}
+                between scope.first_date and scope.last_date
             {%- else %}
                 and {{ row }}.{{ hour }} >= date_trunc('hour', scope.window_start, 'UTC')
                 and {{ row }}.{{ hour }} < scope.window_end
             {%- endif %}
     )
+{%- endmacro %}
+
+{# Whether this build recomputes a row: all rows when it rebuilds everything, else its scope. #}
+{% macro rollup_recomputes(row, key='machine_id', hour=none, shift_date=none) -%}
+    ((select rebuild_all from {{ ref('int_rollup_build') }})
+    or {{ in_rollup_scope(row, key, hour, shift_date) }})
 {%- endmacro %}
 
 {#
@@ -25,10 +33,21 @@
 {% macro rollup_replaces(key='machine_id', hour=none) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as target
-        where
-            (select rebuild_all from {{ ref('int_rollup_build') }})
-            or {{ in_rollup_scope('target', key, hour) }}
+        where {{ rollup_recomputes('target', key, hour) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+  A post-hook of the checks on the rollups (int_data_quality_issue, `this`): the issues of
+  `checks` on the periods this build recomputed that the checks no longer find go (late data
+  cleared them). An issue keeps its shift date in its details.
+#}
+{% macro drop_cleared_issues(checks) -%}
+    delete from curated.data_quality_issue as issue
+    where
+        issue.check_name in ('{{ checks | join("', '") }}')
+        and {{ rollup_recomputes('issue', shift_date="(issue.details ->> 'shift_date')::date") }}
+        and not exists (select from {{ this }} as found where found.issue_id = issue.issue_id)
 {%- endmacro %}
 
 {#

@@ -1,16 +1,7 @@
 {{
     config(
         post_hook=[
-            "delete from curated.data_quality_issue as issue
-            where
-                issue.check_name in ('performance_above_one', 'states_missing')
-                and ((select rebuild_all from {{ ref('int_rollup_build') }}) or exists (
-                    select from {{ ref('int_rollup_scope') }} as scope
-                    where scope.machine_id = issue.machine_id
-                        and (issue.details ->> 'shift_date')::date
-                        between scope.first_date and scope.last_date
-                ))
-                and not exists (select from {{ this }} as found where found.issue_id = issue.issue_id)",
+            "{{ drop_cleared_issues(['performance_above_one', 'states_missing']) }}",
             "insert into curated.data_quality_issue (issue_id, detected_at, check_name, severity,
                 site_id, machine_id, tag, period_start, period_end, details)
             select issue_id, detected_at, check_name, severity, site_id, machine_id, tag,
