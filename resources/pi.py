@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from oee_pipelines.connectors.historian import HistorianConfig
-from oee_pipelines.connectors.pi import MAX_COUNT_LIMIT, PiWebApi
+from oee_pipelines.connectors.pi import DEFAULT_MAX_COUNT, MAX_COUNT_LIMIT, PiWebApi
 from resources.historian import HistorianResource
 
 
@@ -14,7 +14,10 @@ class PiWebApiResource(HistorianResource):
 
     data_server: str = Field(description="The PI Data Archive holding the tags (OEE_PI_SERVER).")
     max_count: int = Field(
-        default=10_000, ge=1, le=MAX_COUNT_LIMIT, description="Values per stream and call."
+        default=DEFAULT_MAX_COUNT,
+        ge=1,
+        le=MAX_COUNT_LIMIT,
+        description="Values per stream and call.",
     )
     tags_per_request: int = Field(default=50, ge=1, description="Streams per streamsets call.")
 
