@@ -7,7 +7,8 @@ dbt keeps the parse in `partial_parse.msgpack` and throws it away whenever the c
 profile differs from the one the parse saw ("profile has changed"), re-parsing the whole project
 before every build. So the parse and every build point the profile at the same warehouse, through
 `dbt_run_env`, and the manifest names the real database. A pinned now goes to dbt the same way,
-not as a var: a changed var, too, throws the whole parse away.
+not as a var: a changed var, too, throws the whole parse away (the macro `oee_now` reads it only
+when the models run, so a new now re-parses nothing).
 """
 
 from __future__ import annotations

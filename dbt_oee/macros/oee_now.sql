@@ -4,11 +4,11 @@
   clock, so a test or a re-run "as of" a past instant gives the same rows whenever it runs. The
   Dagster asset passes the instant in UTC with its offset (it refuses one without); by hand,
   give the offset too (2026-11-23T06:10:00+00:00), or PostgreSQL reads the session's timezone.
-  An environment variable, not a var: dbt re-parses the whole project when its vars change, but
-  only the files that read a changed environment variable.
+  Read only when executing, never while parsing: dbt re-parses every file whose parse read a
+  changed environment variable (or var), and now changes with every hourly build.
 #}
 {% macro oee_now() -%}
-    {%- set pinned = env_var('OEE_DBT_NOW', '') -%}
+    {%- set pinned = env_var('OEE_DBT_NOW', '') if execute else '' -%}
     {%- if pinned == '' -%}
         now()
     {%- else -%}

@@ -130,6 +130,28 @@ def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) ->
     assert "dagster/row_count" not in view and "dagster/column_schema" in view
 
 
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ("machine_id = 'NO-SUCH-MACHINE'", psycopg.errors.ForeignKeyViolation),
+        ("period_start = period_start", psycopg.errors.UniqueViolation),
+        ("availability = 1.01", psycopg.errors.CheckViolation),
+        ("loss_model = NULL", psycopg.errors.NotNullViolation),
+    ],
+)
+def test_a_rollup_row_against_the_contract_is_refused_as_it_is_written(
+    monday: tuple[str, ExecuteInProcessResult], change: str, refused: type[Exception]
+) -> None:
+    """The marts' keys, references, ranges and NOT NULLs are PostgreSQL constraints (no data
+    test scans the history): a copy of a machine-shift row changed against one is refused."""
+    url, _ = monday
+    row = "SELECT * FROM curated.oee_machine_shift WHERE availability IS NOT NULL LIMIT 1"
+    with psycopg.connect(url) as conn, pytest.raises(refused):
+        conn.execute(f"CREATE TEMP TABLE copied AS {row}")  # noqa: S608
+        conn.execute(f"UPDATE copied SET {change}")  # noqa: S608
+        conn.execute("INSERT INTO curated.oee_machine_shift SELECT * FROM copied")
+
+
 def test_a_1970_state_does_not_grow_the_calendar_or_change_the_rollups(
     server_url: str, template_url: str, dbt_manifest
 ) -> None:

@@ -50,7 +50,7 @@ def _materialize_all(database_url: str, history: dict | None = None) -> None:
         if check.severity == AssetCheckSeverity.ERROR
     }
     assert {"machine_states_are_consistent", "production_counts_are_consistent"} <= set(checks)
-    assert all(checks.values()), checks  # the pandera checks and the dbt data tests
+    assert all(checks.values()), checks  # the pandera checks
 
 
 def _rows(database_url: str, query: str) -> list[dict]:

@@ -2,7 +2,6 @@
     config(
         materialized='incremental',
         pre_hook="{{ rollup_replaces(key='line_id') }}",
-        indexes=[{'columns': ['line_id', 'period_start'], 'unique': True}],
     )
 }}
 

@@ -2,7 +2,6 @@
     config(
         materialized='incremental',
         pre_hook="{{ rollup_replaces() }}",
-        indexes=[{'columns': ['machine_id', 'period_start'], 'unique': True}],
     )
 }}
 

@@ -1,5 +1,3 @@
-{{ config(indexes=[{'columns': ['site_id', 'start_ts'], 'unique': True}]) }}
-
 -- The shift calendar BI reads: every shift occurrence of the dates that carry machine data,
 -- with the operators the MES reported for it (on any of the site's lines).
 with operators as (
