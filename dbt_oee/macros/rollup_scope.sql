@@ -20,6 +20,19 @@
     )
 {%- endmacro %}
 
+{#
+  The earliest instant of the build's scope, as a literal read when the model runs: joined to
+  the windows of int_rollup_scope alone, PostgreSQL cannot tell how much of a table they cover
+  (it assumes a third of it) and scans all of it; a bound it can read off its statistics keeps
+  it to the index over the recent rows. 'infinity' when the scope is empty.
+#}
+{% macro rollup_scope_start() -%}
+    {%- set query -%}
+        select coalesce(min(window_start), 'infinity')::text from {{ ref('int_rollup_scope') }}
+    {%- endset -%}
+    '{{ run_query(query).columns[0].values()[0] if execute else 'infinity' }}'::timestamptz
+{%- endmacro %}
+
 {# Whether this build recomputes a row: all rows when it rebuilds everything, else its scope. #}
 {% macro rollup_recomputes(row, key='machine_id', hour=none, shift_date=none) -%}
     ((select rebuild_all from {{ ref('int_rollup_build') }})
@@ -27,14 +40,21 @@
 {%- endmacro %}
 
 {#
-  The pre-hook of an incremental rollup: the rows the build recomputes go first (all of them
-  when it rebuilds everything), then the model appends them anew, in one transaction.
+  The pre-hook of an incremental rollup: the rows the build recomputes go first, then the model
+  appends them anew, in one transaction. Two statements, not one test with `or`: an `or` keeps
+  PostgreSQL from joining the table to the scope, and it tests every row of the history.
 #}
 {% macro rollup_replaces(key='machine_id', hour=none) -%}
     {%- if is_incremental() -%}
+        {{ delete_all_when_rebuilt() }};
         delete from {{ this }} as target
-        where {{ rollup_recomputes('target', key, hour) }}
+        where {{ in_rollup_scope('target', key, hour) }}
     {%- endif -%}
+{%- endmacro %}
+
+{# Every row of `this` goes when the build rebuilds everything (int_rollup_build). #}
+{% macro delete_all_when_rebuilt() -%}
+    delete from {{ this }} where (select rebuild_all from {{ ref('int_rollup_build') }})
 {%- endmacro %}
 
 {#

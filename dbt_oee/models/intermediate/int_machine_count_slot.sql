@@ -9,6 +9,7 @@
 -- in proportion to time (its part up to now only). Counts from the earliest plausible date.
 -- Only in the windows of the build's scope (int_rollup_scope), each cut on its own, and only the
 -- slots of its shift dates are kept; a count across the window's edge keeps its share inside.
+-- The counts are read through the index on their end from the scope's earliest instant.
 with machine_counts as (
     select
         scope.machine_id,
@@ -27,6 +28,7 @@ with machine_counts as (
         production_count.start_ts < {{ oee_now() }}
         and production_count.start_ts
         >= '{{ var("oee_earliest_date") }}'::timestamp at time zone 'UTC'
+        and production_count.end_ts > {{ rollup_scope_start() }}
 ),
 
 extents as (

@@ -1,8 +1,7 @@
 {{
     config(
         materialized='incremental',
-        pre_hook="{% if is_incremental() %}delete from {{ this }}
-            where (select rebuild_all from {{ ref('int_rollup_build') }}){% endif %}",
+        pre_hook="{% if is_incremental() %}{{ delete_all_when_rebuilt() }}{% endif %}",
         indexes=[{'columns': ['site_id', 'local_date'], 'unique': True}],
     )
 }}
