@@ -1,9 +1,10 @@
 """How dbt nodes become Dagster assets: keys, groups, metadata and automation from the manifest.
 
-Nothing here names a model. A node's key is its schema and name (`staging/stg_plant__site`,
-`intermediate/int_machine_segment`, `curated/oee_machine_shift`), so a source over `curated.machine`
-is the very asset `curated/machine` that the plant model asset writes: one lineage graph. A
-node's `meta.dagster.asset_key` or `meta.dagster.group` overrides the derived value.
+Nothing here names a model. A node's key is its schema and name (`intermediate/int_machine_segment`,
+`curated/oee_machine_shift`), so a source over `curated.machine` is the very asset
+`curated/machine` that the plant model asset writes: one lineage graph (the ephemeral staging
+models are no assets: the lineage runs through them). A node's `meta.dagster.asset_key` or
+`meta.dagster.group` overrides the derived value.
 """
 
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ class OeeDbtTranslator(DagsterDbtTranslator):
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        """`meta.dagster.group`, else the first folder under models/ (staging, ...)."""
+        """`meta.dagster.group`, else the first folder under models/."""
         configured = _dagster_meta(dbt_resource_props).get("group")
         if configured:
             return configured
