@@ -1,5 +1,5 @@
-"""The dbt project `dbt_oee`: the shift calendar and the OEE rollups, built in the warehouse as
-one Dagster multi-asset (keys and groups: `assets/oee/translator.py`)."""
+"""The dbt project `dbt_oee`: the telemetry view, the shift calendar and the OEE rollups, built in
+the warehouse as one Dagster multi-asset (keys and groups: `assets/oee/translator.py`)."""
 
 import datetime as dt
 import io
@@ -103,8 +103,8 @@ oee_rollup_automation = AutomationConditionSensorDefinition(
 
 
 def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dict[str, Any]:
-    """Row count and column schema of a built model (a table: the staging models are
-    ephemeral), read from the warehouse the run wrote to, with the comments persist_docs wrote.
+    """Row count (tables only: counting a view runs its query) and column schema of a built
+    model, read from the warehouse the run wrote to, with the comments that persist_docs wrote.
     """
     name = sql.Identifier(node["schema"], node["alias"])
     with warehouse.pool.connection() as conn:
@@ -119,8 +119,9 @@ def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dic
                 )
             )
         }
-        count = sql.SQL("SELECT count(*) FROM {}").format(name)
-        metadata["dagster/row_count"] = scalar(conn, count)
+        if node["config"]["materialized"] != "view":
+            count = sql.SQL("SELECT count(*) FROM {}").format(name)
+            metadata["dagster/row_count"] = scalar(conn, count)
     return metadata
 
 

@@ -4,7 +4,10 @@ by the machine data, and the dbt assets reporting what they built."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,7 +15,9 @@ from dagster import ExecuteInProcessResult, TableSchemaMetadataValue
 from psycopg.rows import dict_row
 
 from assets.oee.assets import OeeRollupConfig
+from oee_pipelines.dbt_project import DBT_EXECUTABLE, dbt_run_env
 from oee_pipelines.plant_model import PlantModel
+from oee_pipelines.settings import DBT_PROJECT_DIR
 from oee_pipelines.warehouse.urls import database_name
 from resources import ClockResource
 from simulator import SimulatedPlant
@@ -125,6 +130,9 @@ def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) ->
         len(materializations["curated/oee_machine_shift"]["dagster/column_schema"].schema.columns)
         == 20
     )
+    # Views report their columns but are not counted: counting a view runs its query.
+    view = materializations["staging/stg_machine_data__telemetry"]
+    assert "dagster/row_count" not in view and "dagster/column_schema" in view
 
 
 @pytest.mark.parametrize(
@@ -184,3 +192,22 @@ def test_now_must_carry_its_offset_and_goes_to_dbt_in_utc() -> None:
     assert OeeRollupConfig().pinned_now(ClockResource()) is None  # the database's now()
     assert OeeRollupConfig().dbt_args() == []
     assert OeeRollupConfig(full_refresh=True).dbt_args() == ["--full-refresh"]
+
+
+def test_a_new_now_re_parses_no_model(tmp_path: Path) -> None:
+    """dbt re-parses every file whose parse read a changed environment variable: oee_now reads
+    OEE_DBT_NOW only when the models run, so the hourly build's new now costs no parse."""
+
+    def parse(now: str) -> str:
+        with dbt_run_env(None, now):
+            subprocess.run(
+                [DBT_EXECUTABLE, "parse", "--quiet", "--target-path", str(tmp_path / "target")]
+                + ["--log-path", str(tmp_path)],
+                cwd=DBT_PROJECT_DIR,
+                env={**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)},
+                check=True,
+            )
+        return (tmp_path / "dbt.log").read_text().split("Running with dbt=")[-1]
+
+    assert "Unable to do partial parsing" in parse("2026-11-23T06:00:00+00:00")  # the first
+    assert "no changes found, skipping parsing" in parse("2026-11-23T07:00:00+00:00")

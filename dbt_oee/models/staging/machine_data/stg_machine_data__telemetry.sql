@@ -1,3 +1,6 @@
+-- A view, unlike the other staging models: no model reads telemetry, SQL by hand and BI do.
+{{ config(materialized='view') }}
+
 select
     machine_id,
     tag,

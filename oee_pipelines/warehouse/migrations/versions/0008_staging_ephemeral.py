@@ -1,4 +1,4 @@
-"""Drop the staging views of earlier dbt builds: the staging models are ephemeral now (issue 12,
+"""Drop the staging views of earlier dbt builds: those staging models are ephemeral now (issue 12,
 the incremental update's speed).
 
 Revision ID: 0008_staging_ephemeral
