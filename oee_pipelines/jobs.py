@@ -13,7 +13,7 @@ from assets.partitions import PARTITIONS
 
 oee_rollup_job = define_asset_job(
     "oee_rollup_job",
-    selection=AssetSelection.groups("plant", "curated", "oee"),
+    selection=AssetSelection.groups("plant", "curated", "staging", "oee"),
     description="Reload the plant model, publish the curated tables with their blocking checks, "
     "then rebuild the shift calendar and the OEE rollups.",
 )

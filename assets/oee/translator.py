@@ -40,7 +40,7 @@ class OeeDbtTranslator(DagsterDbtTranslator):
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        """`meta.dagster.group`, else the first folder under models/."""
+        """`meta.dagster.group`, else the first folder under models/ (staging, ...)."""
         configured = _dagster_meta(dbt_resource_props).get("group")
         if configured:
             return configured

@@ -11,6 +11,7 @@ from dagster import AssetKey, DefaultSensorStatus
 
 from assets.oee.assets import oee_dbt_models
 from assets.oee.translator import ROLLUP_AUTOMATION, OeeDbtTranslator
+from oee_pipelines.jobs import oee_rollup_job
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,4 @@ def test_the_rollups_follow_their_inputs_without_a_click(dbt_manifest: Path) -> 
     graph = definitions.resolve_asset_graph()
     targeted = sensor.asset_selection.resolve(graph)
     assert targeted == set(oee_dbt_models.keys)
+    assert targeted <= oee_rollup_job.selection.resolve(graph)  # and the hourly job builds all
