@@ -1,10 +1,10 @@
 """How dbt nodes become Dagster assets: keys, groups, metadata and automation from the manifest.
 
-Nothing here names a model. A node's key is its schema and name (`intermediate/int_machine_segment`,
-`curated/oee_machine_shift`), so a source over `curated.machine` is the very asset
-`curated/machine` that the plant model asset writes: one lineage graph (the ephemeral staging
-models are no assets: the lineage runs through them). A node's `meta.dagster.asset_key` or
-`meta.dagster.group` overrides the derived value.
+Nothing here names a model. A node's key is its schema and name (`staging/stg_plant__site`,
+`intermediate/int_machine_segment`, `curated/oee_machine_shift`), so a source over
+`curated.machine` is the very asset `curated/machine` that the plant model asset writes: one
+lineage graph. A node's `meta.dagster.asset_key` or `meta.dagster.group` overrides the derived
+value.
 """
 
 from collections.abc import Mapping

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from dagster import ExecuteInProcessResult, TableSchemaMetadataValue
+from dagster import DagsterInstance, ExecuteInProcessResult, TableSchemaMetadataValue
 from psycopg.rows import dict_row
 
 from assets.oee.assets import OeeRollupConfig
@@ -133,6 +133,28 @@ def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) ->
     # Views report their columns but are not counted: counting a view runs its query.
     view = materializations["staging/stg_machine_data__telemetry"]
     assert "dagster/row_count" not in view and "dagster/column_schema" in view
+
+
+def test_a_build_leaves_out_the_views_that_are_unchanged(monday) -> None:
+    url, _ = monday
+    now = MONDAY_0610.isoformat()
+
+    def built(result: ExecuteInProcessResult) -> set[str]:
+        keys = {m.asset_key for m in result.asset_materializations_for_node("oee_dbt_models")}
+        return {key.path[1] for key in keys}
+
+    views = {"stg_plant__site", "stg_machine_data__machine_state", "stg_machine_data__telemetry"}
+    with DagsterInstance.ephemeral() as instance:
+        first = built(rebuild_rollups(url, now, instance=instance))
+        assert views | {"int_machine_slice", "oee_machine_shift"} <= first  # no earlier build
+        again = built(rebuild_rollups(url, now, instance=instance))
+        assert not any(name.startswith("stg_") for name in again)
+        assert {"int_machine_slice", "oee_machine_shift"} <= again
+        with psycopg.connect(url) as conn:
+            conn.execute("DROP VIEW staging.stg_plant__site")
+        rebuilt = built(rebuild_rollups(url, now, instance=instance))
+        assert {name for name in rebuilt if name.startswith("stg_")} == {"stg_plant__site"}
+        assert views <= built(rebuild_rollups(url, now, full_refresh=True, instance=instance))
 
 
 @pytest.mark.parametrize(

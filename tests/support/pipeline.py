@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from dagster import ExecuteInProcessResult, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from assets.oee.assets import oee_dbt_models
 from oee_pipelines.dbt_project import dbt_resource
@@ -108,13 +108,23 @@ def write_simulated_context(database_url: str, days: int, now: dt.datetime) -> N
         upsert(conn, DOWNTIME_EVENT, [event for event in events if event["start_ts"] < now])
 
 
-def rebuild_rollups(database_url: str, now: str, full_refresh: bool = False) -> None:
+def rebuild_rollups(
+    database_url: str,
+    now: str,
+    full_refresh: bool = False,
+    instance: DagsterInstance | None = None,
+) -> ExecuteInProcessResult:
     """The dbt models alone, as the automation or the hourly schedule rebuilds them (or, with
-    `full_refresh`, all of them from all data)."""
+    `full_refresh`, all of them from all data), in `instance` (else a new ephemeral one, which
+    knows of no earlier build)."""
     resources = {
         "warehouse": WarehouseResource(database_url=database_url),
         "clock": ClockResource(pinned=now),
         "dbt": dbt_resource(),
     }
     run_config = {"ops": {"oee_dbt_models": {"config": {"full_refresh": full_refresh}}}}
-    assert materialize([oee_dbt_models], resources=resources, run_config=run_config).success
+    result = materialize(
+        [oee_dbt_models], resources=resources, run_config=run_config, instance=instance
+    )
+    assert result.success
+    return result

@@ -1,6 +1,4 @@
--- A view, unlike the other staging models: no model reads telemetry, SQL by hand and BI do.
-{{ config(materialized='view') }}
-
+-- No model reads telemetry: SQL by hand and BI do.
 select
     machine_id,
     tag,

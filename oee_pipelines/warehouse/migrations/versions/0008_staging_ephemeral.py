@@ -1,5 +1,6 @@
 """Drop the staging views of earlier dbt builds: those staging models are ephemeral now (issue 12,
-the incremental update's speed).
+the incremental update's speed). They became views again later (a build leaves out the views
+the warehouse holds from their current SQL): the next build creates them anew.
 
 Revision ID: 0008_staging_ephemeral
 Revises: 0007_rollup_changes
