@@ -3,7 +3,6 @@ the warehouse as one Dagster multi-asset (keys and groups: `assets/oee/translato
 
 import datetime as dt
 import io
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import redirect_stdout
 from typing import Any
@@ -20,12 +19,11 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.definitions.data_version import CODE_VERSION_TAG
 from dagster_dbt import DbtCliResource, dbt_assets
 from psycopg import sql
 from pydantic import Field, field_validator
 
-from assets.oee.translator import OeeDbtTranslator, relation
+from assets.oee.translator import OeeDbtTranslator
 from oee_pipelines.dbt_project import dbt_project, dbt_run_env
 from oee_pipelines.warehouse.pool import scalar
 from resources import ClockResource, WarehouseResource
@@ -35,6 +33,10 @@ SELECT attname, format_type(atttypid, atttypmod), col_description(attrelid, attn
 FROM pg_attribute
 WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped
 ORDER BY attnum
+"""
+
+PRESENT_SQL = """
+SELECT relation FROM unnest(%s::text[]) AS relation WHERE to_regclass(relation) IS NOT NULL
 """
 
 
@@ -112,25 +114,17 @@ def unchanged_views(context: AssetExecutionContext, warehouse: WarehouseResource
     version: dbt's checksum of it). A view holds no data, so a build that recreated it every hour
     would spend dbt's time (about a second for the staging views) on nothing; a new view, a
     changed one and one dropped by hand are built."""
-    translator = OeeDbtTranslator()
-    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
-    views = {
-        translator.get_asset_key(node): node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"]["materialized"] == "view"
-    }
-    selected = [key for key in views if key in context.selected_asset_keys]
-    latest = context.instance.get_latest_materialization_events(selected)
-    code_versions = context.assets_def.code_versions_by_key
+    views = [
+        spec
+        for key, spec in context.assets_def.specs_by_key.items()
+        if key in context.selected_asset_keys
+        and spec.metadata["dagster-dbt/materialization_type"] == "view"
+    ]
+    built = context.instance.get_latest_materialization_code_versions([s.key for s in views])
+    current = {s.metadata["dagster/table_name"]: s for s in views if built[s.key] == s.code_version}
     with warehouse.pool.connection() as conn:
-        return [
-            views[key]["name"]
-            for key in selected
-            if (event := latest.get(key)) is not None
-            and event.asset_materialization is not None
-            and event.asset_materialization.tags.get(CODE_VERSION_TAG) == code_versions[key]
-            and scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (relation(views[key]),))
-        ]
+        present = conn.execute(PRESENT_SQL, (list(current),)).fetchall()
+    return [current[name].metadata["dagster_dbt/unique_id"].split(".")[-1] for (name,) in present]
 
 
 def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dict[str, Any]:
