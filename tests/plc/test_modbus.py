@@ -50,7 +50,7 @@ def config(port: int, **options: object) -> ModbusConfig:
         {
             "port": port,
             "poll_interval_s": 0.001,
-            "timeout_s": 0.2,
+            "timeout_s": 0.5,  # far above a healthy answer, even on a loaded machine
             "machines": {PRESS2: {"enabled": False}},
             **options,
         }  # fmt: skip
