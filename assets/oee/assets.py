@@ -3,6 +3,7 @@ the warehouse as one Dagster multi-asset (keys and groups: `assets/oee/translato
 
 import datetime as dt
 import io
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import redirect_stdout
 from typing import Any
@@ -24,7 +25,7 @@ from psycopg import sql
 from pydantic import Field, field_validator
 
 from assets.oee.translator import OeeDbtTranslator
-from oee_pipelines.dbt_project import dbt_project, dbt_run_env
+from oee_pipelines.dbt_project import BUILD_FLAGS, dbt_project, dbt_run_env
 from oee_pipelines.warehouse.pool import scalar
 from resources import ClockResource, WarehouseResource
 
@@ -88,16 +89,23 @@ def oee_dbt_models(
     clock: ClockResource,
 ) -> Iterator[Any]:
     """Build (run and test) the selected dbt models against the warehouse; each table reports
-    its row count and each model its columns with their types and comments."""
+    its row count and each model its columns with their types and comments.
+
+    dagster-dbt gives each build a folder of its own under `dbt_oee/target` (the compiled SQL,
+    dbt's debug log). A build that succeeded removes it: one every hour would fill the disk. A
+    failed build's stays, with the log its error message points to."""
     unchanged = [] if config.full_refresh else unchanged_views(context, warehouse)
     excluded = ["--exclude", " ".join(unchanged)] if unchanged else []
     with dbt_run_env(warehouse.database_url, config.pinned_now(clock)):
-        invocation = dbt.cli(["build", *config.dbt_args(), *excluded], context=context)
+        invocation = dbt.cli(
+            ["build", *BUILD_FLAGS, *config.dbt_args(), *excluded], context=context
+        )
     for event in _into_run_log(invocation.stream(), context.log):
         if isinstance(event, Output):
             node = invocation.manifest["nodes"][event.metadata["unique_id"].value]
             event = event.with_metadata({**event.metadata, **table_metadata(warehouse, node)})
         yield event
+    shutil.rmtree(invocation.target_path)
 
 
 oee_rollup_automation = AutomationConditionSensorDefinition(

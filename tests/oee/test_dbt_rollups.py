@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +156,29 @@ def test_a_build_leaves_out_the_views_that_are_unchanged(monday) -> None:
         rebuilt = built(rebuild_rollups(url, now, instance=instance))
         assert {name for name in rebuilt if name.startswith("stg_")} == {"stg_plant__site"}
         assert views <= built(rebuild_rollups(url, now, full_refresh=True, instance=instance))
+
+
+def test_a_build_removes_its_folder_unless_it_failed(
+    server_url: str, template_url: str, dbt_manifest
+) -> None:
+    """dagster-dbt gives each build a folder under dbt_oee/target: an hourly build that kept its
+    own would fill the disk; a failed one keeps the debug log its error points to. The first
+    build runs on a new warehouse without a plant model, as a new site's schedule may."""
+    url = create_database(server_url, template=database_name(template_url))
+    now = MONDAY_0610.isoformat()
+
+    def folders(result: ExecuteInProcessResult) -> list[Path]:
+        return list((DBT_PROJECT_DIR / "target").glob(f"oee_dbt_models-{result.run_id[:7]}-*"))
+
+    try:
+        assert folders(rebuild_rollups(url, now)) == []
+        with psycopg.connect(url) as conn:
+            conn.execute("ALTER TABLE curated.production_count RENAME TO production_count_gone")
+        (kept,) = folders(rebuild_rollups(url, now, expect_success=False))
+        assert "production_count" in (kept / "dbt.log").read_text()
+        shutil.rmtree(kept)
+    finally:
+        drop_database(server_url, database_name(url))
 
 
 @pytest.mark.parametrize(

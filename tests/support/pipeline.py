@@ -113,10 +113,11 @@ def rebuild_rollups(
     now: str,
     full_refresh: bool = False,
     instance: DagsterInstance | None = None,
+    expect_success: bool = True,
 ) -> ExecuteInProcessResult:
     """The dbt models alone, as the automation or the hourly schedule rebuilds them (or, with
     `full_refresh`, all of them from all data), in `instance` (else a new ephemeral one, which
-    knows of no earlier build)."""
+    knows of no earlier build); the run succeeds, or with `expect_success` false, fails."""
     resources = {
         "warehouse": WarehouseResource(database_url=database_url),
         "clock": ClockResource(pinned=now),
@@ -124,7 +125,11 @@ def rebuild_rollups(
     }
     run_config = {"ops": {"oee_dbt_models": {"config": {"full_refresh": full_refresh}}}}
     result = materialize(
-        [oee_dbt_models], resources=resources, run_config=run_config, instance=instance
+        [oee_dbt_models],
+        resources=resources,
+        run_config=run_config,
+        instance=instance,
+        raise_on_error=False,
     )
-    assert result.success
+    assert result.success == expect_success
     return result

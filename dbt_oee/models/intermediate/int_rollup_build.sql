@@ -7,7 +7,8 @@
 -- input; otherwise only the scope of int_rollup_scope. The bookkeeping tables are read by name:
 -- they belong to the rollups, not to a source asset.
 with plant as (
-    select md5(string_agg(entry, '|' order by entry)) as fingerprint
+    -- a warehouse with no plant model yet has the fingerprint of nothing, not NULL
+    select md5(coalesce(string_agg(entry, '|' order by entry), '')) as fingerprint
     from (
         select 'site' || to_jsonb(site)::text as entry
         from {{ ref('stg_plant__site') }} as site
