@@ -1,7 +1,13 @@
+{{ config(indexes=[{'columns': ['line_id', 'start_ts'], 'unique': True}]) }}
+
 -- Per line, the ideal cycle time in force over time: the line's work orders cut into pieces
 -- that never overlap, each carrying the recipe of its active work order (the one with the latest
 -- actual start when several overlap). An order still running lasts until now; NULL cycle time:
--- no recipe known, the machine default applies.
+-- no recipe known, the machine default applies. Only the orders that overlap a window of the
+-- build's scope (int_rollup_scope) on their line: every order in force at an instant of a window
+-- overlaps it, so inside the windows the pieces and their orders are those of all orders (a
+-- piece that begins before a window may begin earlier), and the table does not grow with the
+-- history.
 with orders as (
     select
         work_order.line_id,
@@ -14,7 +20,16 @@ with orders as (
         on
             work_order.recipe_id = recipe.recipe_id
             and work_order.recipe_version = recipe.recipe_version
-    where work_order.actual_start < {{ oee_now() }}
+    where
+        work_order.actual_start < {{ oee_now() }}
+        and exists (
+            select
+            from {{ ref('int_rollup_scope') }} as scope
+            where
+                scope.line_id = work_order.line_id
+                and scope.window_start < coalesce(work_order.actual_end, 'infinity')
+                and scope.window_end > work_order.actual_start
+        )
 ),
 
 bounds as (
