@@ -48,23 +48,29 @@ changed as (
     from {{ ref('stg_plant__machine') }} as machine
     cross join since_last_now
     union all
+    -- per machine, bounded from below too (shorter than the threshold: begun after the earlier
+    -- now less it), so that the index on (machine_id, start_ts) reads only such states, none
+    -- when micro-stops are off (a threshold of 0 or NULL), not all of the machine's history
     select
-        machine_state.machine_id,
-        machine_state.start_ts,
+        machine.machine_id,
+        open_stop.start_ts,
         since_last_now.end_ts
-    from {{ ref('stg_machine_data__machine_state') }} as machine_state
-    inner join since_last_now
-        on
-            machine_state.start_ts < since_last_now.start_ts
-            and coalesce(machine_state.end_ts, 'infinity') > since_last_now.start_ts
-    inner join {{ ref('stg_plant__machine') }} as machine
-        on machine_state.machine_id = machine.machine_id
+    from since_last_now
+    cross join {{ ref('stg_plant__machine') }} as machine
     inner join {{ ref('stg_plant__site') }} as site
         on machine.site_id = site.site_id
-    where
-        machine_state.state = 'unplanned_stop'
-        and extract(epoch from since_last_now.start_ts - machine_state.start_ts)
-        < site.micro_stop_threshold_s
+    cross join lateral (
+        select machine_state.start_ts
+        from {{ ref('stg_machine_data__machine_state') }} as machine_state
+        where
+            machine_state.machine_id = machine.machine_id
+            and machine_state.start_ts
+            > since_last_now.start_ts - site.micro_stop_threshold_s * interval '1 second'
+            and machine_state.start_ts < since_last_now.start_ts
+            and coalesce(machine_state.end_ts, 'infinity') > since_last_now.start_ts
+            and machine_state.state = 'unplanned_stop'
+        offset 0  -- kept a subquery per machine: pulled up, it is planned as one scan of all
+    ) as open_stop
 )
 
 select distinct
