@@ -69,7 +69,9 @@ changed as (
             and machine_state.start_ts < since_last_now.start_ts
             and coalesce(machine_state.end_ts, 'infinity') > since_last_now.start_ts
             and machine_state.state = 'unplanned_stop'
-        offset 0  -- kept a subquery per machine: pulled up, it is planned as one scan of all
+        -- a fence, not a limit: kept a subquery per machine (pulled up, it is planned as one
+        -- scan of every state)
+        offset 0  -- noqa: AM09
     ) as open_stop
 )
 
