@@ -129,7 +129,7 @@ def rebuild_rollups(
         resources=resources,
         run_config=run_config,
         instance=instance,
-        raise_on_error=False,
+        raise_on_error=expect_success,  # an unexpected failure shows its error
     )
     assert result.success == expect_success
     return result
