@@ -22,7 +22,10 @@ with intervals as (
             scope.machine_id = machine_state.machine_id
             and scope.window_end > machine_state.start_ts
             and coalesce(machine_state.end_ts, 'infinity') > scope.window_start
-    where machine_state.start_ts < {{ oee_now() }}
+    where
+        machine_state.start_ts < {{ oee_now() }}
+        -- through the index on their end from the scope's earliest instant, not all history
+        and (machine_state.end_ts > {{ rollup_scope_start() }} or machine_state.end_ts is null)
     union all
     select
         scope.machine_id,
