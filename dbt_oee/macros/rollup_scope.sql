@@ -3,12 +3,17 @@
   time that holds all their periods. A row of a rollup is in scope when its machine (or line)
   has a run holding its shift date (`shift_date`: an expression, by default the row's column),
   or, by hour, a window holding its hour.
+  `since` names a column of the row that is never before the start of the row's window (an hour
+  or a period start: a shift date's periods begin at its local midnight or later): bounded by
+  the scope's earliest instant (a test on the row alone: PostgreSQL applies it to the row's scan),
+  the rows of the scope are read through its index, not the whole history.
 #}
-{% macro in_rollup_scope(row, key='machine_id', hour=none, shift_date=none) -%}
+{% macro in_rollup_scope(row, key='machine_id', hour=none, shift_date=none, since=none) -%}
     exists (
         select
         from {{ ref('int_rollup_scope') }} as scope
         where
+            {% if since %}{{ row }}.{{ since }} >= {{ rollup_scope_start() }} and {% endif -%}
             scope.{{ key }} = {{ row }}.{{ key }}
             {%- if hour is none %}
                 and {{ shift_date or row ~ '.shift_date' }}
@@ -44,11 +49,11 @@
   appends them anew, in one transaction. Two statements, not one test with `or`: an `or` keeps
   PostgreSQL from joining the table to the scope, and it tests every row of the history.
 #}
-{% macro rollup_replaces(key='machine_id', hour=none) -%}
+{% macro rollup_replaces(key='machine_id', hour=none, since=none) -%}
     {%- if is_incremental() -%}
         {{ delete_all_when_rebuilt() }};
         delete from {{ this }} as target
-        where {{ in_rollup_scope('target', key, hour) }}
+        where {{ in_rollup_scope('target', key, hour, since=since) }}
     {%- endif -%}
 {%- endmacro %}
 

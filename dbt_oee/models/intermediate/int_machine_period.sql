@@ -14,7 +14,7 @@ with cycle_times as (
             as cycle_times_s
     from {{ ref('int_machine_slice') }} as slice
     cross join lateral unnest(slice.cycle_times_s) as cycle_time (cycle_time_s)
-    where {{ in_rollup_scope('slice') }}
+    where {{ in_rollup_scope('slice', since='hour_start') }}
     group by slice.machine_id, slice.shift_date, slice.shift_name
 ),
 
@@ -36,7 +36,7 @@ periods as (
     from {{ ref('int_machine_slice') }} as slice
     where
         (shift_name != 'unscheduled' or first_active_ts is not null)
-        and {{ in_rollup_scope('slice') }}
+        and {{ in_rollup_scope('slice', since='hour_start') }}
     group by site_id, line_id, machine_id, shift_date, shift_name
     having bool_or(has_state) or shift_name = 'unscheduled'
 )

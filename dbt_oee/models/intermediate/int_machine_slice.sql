@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        pre_hook="{{ rollup_replaces() }}",
+        pre_hook="{{ rollup_replaces(since='hour_start') }}",
         indexes=[
-            {'columns': ['machine_id', 'hour_start', 'shift_date', 'shift_name'], 'unique': True}
+            {'columns': ['hour_start', 'machine_id', 'shift_date', 'shift_name'], 'unique': True}
         ],
     )
 }}
