@@ -11,6 +11,7 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     AssetSelection,
+    AssetSpec,
     AutomationConditionSensorDefinition,
     Config,
     DagsterLogManager,
@@ -91,14 +92,25 @@ def oee_dbt_models(
     """Build (run and test) the selected dbt models against the warehouse; each table reports
     its row count and each model its columns with their types and comments.
 
+    The selected views that are unchanged are left out of the build and reported as they are
+    (metadata `unchanged_view`) while it runs: a view shows its inputs' data as of now, so the UI
+    does not show it behind them.
+
     dagster-dbt gives each build a folder of its own under `dbt_oee/target` (the compiled SQL,
     dbt's debug log). A build that succeeded removes it: one every hour would fill the disk. A
     failed build's stays, with the log its error message points to."""
     unchanged = [] if config.full_refresh else unchanged_views(context, warehouse)
-    excluded = ["--exclude", " ".join(unchanged)] if unchanged else []
+    excluded = ["--exclude", " ".join(_model_name(spec) for spec in unchanged)] if unchanged else []
     with dbt_run_env(warehouse.database_url, config.pinned_now(clock)):
         invocation = dbt.cli(
             ["build", *BUILD_FLAGS, *config.dbt_args(), *excluded], context=context
+        )
+    for spec in unchanged:  # first: the models built read them
+        node = invocation.manifest["nodes"][spec.metadata["dagster_dbt/unique_id"]]
+        yield Output(
+            None,
+            output_name=context.assets_def.get_output_name_for_asset_key(spec.key),
+            metadata={"unchanged_view": True, **table_metadata(warehouse, node)},
         )
     for event in _into_run_log(invocation.stream(), context.log):
         if isinstance(event, Output):
@@ -117,7 +129,9 @@ oee_rollup_automation = AutomationConditionSensorDefinition(
 )
 
 
-def unchanged_views(context: AssetExecutionContext, warehouse: WarehouseResource) -> list[str]:
+def unchanged_views(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> list[AssetSpec]:
     """The selected views that the warehouse holds as last built from their current SQL (the code
     version: dbt's checksum of it). A view holds no data, so a build that recreated it every hour
     would spend dbt's time (about a second for the staging views) on nothing; a new view, a
@@ -132,7 +146,11 @@ def unchanged_views(context: AssetExecutionContext, warehouse: WarehouseResource
     current = {s.metadata["dagster/table_name"]: s for s in views if built[s.key] == s.code_version}
     with warehouse.pool.connection() as conn:
         present = conn.execute(PRESENT_SQL, (list(current),)).fetchall()
-    return [current[name].metadata["dagster_dbt/unique_id"].split(".")[-1] for (name,) in present]
+    return [current[name] for (name,) in present]
+
+
+def _model_name(spec: AssetSpec) -> str:
+    return spec.metadata["dagster_dbt/unique_id"].split(".")[-1]
 
 
 def table_metadata(warehouse: WarehouseResource, node: Mapping[str, Any]) -> dict[str, Any]:

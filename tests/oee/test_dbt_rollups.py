@@ -7,8 +7,9 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -137,20 +138,34 @@ def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) ->
 
 
 def test_a_build_leaves_out_the_views_that_are_unchanged(monday) -> None:
+    """An unchanged view is not rebuilt but reported as it is, with its columns: the UI shows
+    every view as current as its inputs."""
     url, _ = monday
     now = MONDAY_0610.isoformat()
 
+    def unchanged(result: ExecuteInProcessResult) -> dict[str, Mapping[str, Any]]:
+        return {
+            m.asset_key.path[1]: m.metadata
+            for m in result.asset_materializations_for_node("oee_dbt_models")
+            if "unchanged_view" in m.metadata
+        }
+
     def built(result: ExecuteInProcessResult) -> set[str]:
         keys = {m.asset_key for m in result.asset_materializations_for_node("oee_dbt_models")}
-        return {key.path[1] for key in keys}
+        return {key.path[1] for key in keys} - set(unchanged(result))
 
     views = {"stg_plant__site", "stg_machine_data__machine_state", "stg_machine_data__telemetry"}
     with DagsterInstance.ephemeral() as instance:
-        first = built(rebuild_rollups(url, now, instance=instance))
-        assert views | {"int_machine_slice", "oee_machine_shift"} <= first  # no earlier build
-        again = built(rebuild_rollups(url, now, instance=instance))
-        assert not any(name.startswith("stg_") for name in again)
-        assert {"int_machine_slice", "oee_machine_shift"} <= again
+        first = rebuild_rollups(url, now, instance=instance)
+        assert views | {"int_machine_slice", "oee_machine_shift"} <= built(first)  # no earlier one
+        assert unchanged(first) == {}
+        again = rebuild_rollups(url, now, instance=instance)
+        assert not any(name.startswith("stg_") for name in built(again))
+        assert {"int_machine_slice", "oee_machine_shift"} <= built(again)
+        reported = unchanged(again)
+        assert views <= set(reported)
+        columns = reported["stg_plant__site"]["dagster/column_schema"].schema.columns
+        assert "timezone" in {column.name for column in columns}
         with psycopg.connect(url) as conn:
             conn.execute("DROP VIEW staging.stg_plant__site")
         rebuilt = built(rebuild_rollups(url, now, instance=instance))
