@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         pre_hook="{{ rollup_replaces(hour='period_start', since='period_start') }}",
-        indexes=[{'columns': ['period_start', 'machine_id'], 'unique': True}],
+        indexes=[{'columns': ['period_start']}],
     )
 }}
 
@@ -13,7 +13,8 @@
 -- progress measured up to now: a row for every hour in which any state or count of the
 -- machine is known. Shift time and out-of-shift running count as in the shift rows.
 -- Incremental: the hours of the windows of the build's scope are replaced, summed from all
--- their slices (an hour may hold slices of a shift date out of the scope, unchanged).
+-- their slices (an hour may hold slices of a shift date out of the scope, unchanged), found
+-- through the index on the hour (the primary key leads with the machine).
 with hour_sums as (
     select
         site_id,
