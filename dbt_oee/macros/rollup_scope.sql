@@ -4,11 +4,13 @@
   has a run holding its shift date (`shift_date`: an expression, by default the row's column),
   or, by hour, a window holding its hour.
   `since` names a column of the row that is never before the start of the row's window (an hour
-  or a period start: a shift date's periods begin at its local midnight or later): bounded by
-  the scope's earliest instant (a test on the row alone: PostgreSQL applies it to the row's scan),
-  the rows of the scope are read through its index, not the whole history.
+  or a period start: a shift date's periods begin at its local midnight or later; by hour, the
+  hour itself): bounded by the scope's earliest instant (a test on the row alone: PostgreSQL
+  applies it to the row's scan), the rows of the scope are read through its index, not the whole
+  history.
 #}
 {% macro in_rollup_scope(row, key='machine_id', hour=none, shift_date=none, since=none) -%}
+    {%- set since = since or hour -%}
     exists (
         select
         from {{ ref('int_rollup_scope') }} as scope

@@ -138,8 +138,8 @@ def test_dbt_assets_report_row_counts_and_columns_with_their_comments(monday) ->
 
 
 def test_a_build_leaves_out_the_views_that_are_unchanged(monday) -> None:
-    """An unchanged view is not rebuilt but reported as it is, with its columns: the UI shows
-    every view as current as its inputs."""
+    """An unchanged view is not rebuilt but reported as it is, with its columns, so that the UI
+    shows every view as current as its inputs."""
     url, _ = monday
     now = MONDAY_0610.isoformat()
 

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        pre_hook="{{ rollup_replaces(hour='period_start', since='period_start') }}",
+        pre_hook="{{ rollup_replaces(hour='period_start') }}",
         indexes=[{'columns': ['period_start']}],
     )
 }}
@@ -24,7 +24,7 @@ with hour_sums as (
         least(hour_start + interval '1 hour', {{ oee_now() }}) as period_end,
         {{ slice_sums() }}
     from {{ ref('int_machine_slice') }} as slice
-    where {{ in_rollup_scope('slice', hour='hour_start', since='hour_start') }}
+    where {{ in_rollup_scope('slice', hour='hour_start') }}
     group by site_id, line_id, machine_id, hour_start
     having bool_or(has_state or has_count)
 )
